@@ -1,0 +1,91 @@
+"""The `commissioning` command: validate, solve and describe scenarios from the shell."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from commissioning import __version__
+from commissioning.errors import ScenarioError
+from commissioning.models import ScenarioFile
+from commissioning.scenario_io import load_scenario
+
+EXIT_BAD_INPUT = 2
+
+
+class CliError(Exception):
+    """A problem the user can fix; printed as one line each, exit code 2."""
+
+
+def _validate(args: argparse.Namespace) -> int:
+    scenario = load_scenario(args.scenario)
+    years = ", ".join(scenario.financial_years)
+    print(f"ok: {scenario.name}")
+    print(
+        f"  {len(scenario.areas)} areas, {len(scenario.services)} services, "
+        f"{len(scenario.benchmarks)} benchmarks, {len(scenario.pots)} pots, "
+        f"{len(scenario.commitments)} fixed commitments, {len(scenario.ring_fences)} ring-fences; "
+        f"years {years}"
+    )
+    return 0
+
+
+def _solve(args: argparse.Namespace) -> int:
+    from commissioning.runs import solve_to_directory  # heavy imports only when solving
+
+    scenario = load_scenario(args.scenario)
+    result = solve_to_directory(scenario, Path(args.out))
+    print(result.report())
+    print(f"outputs written to {result.out_dir}")
+    return 0
+
+
+def _schema(args: argparse.Namespace) -> int:
+    print(json.dumps(ScenarioFile.model_json_schema(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="commissioning",
+        description="Allocate VAWG funding pots across areas and services, and explain why.",
+    )
+    parser.add_argument("--version", action="version", version=f"commissioning {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    validate = commands.add_parser("validate", help="check a scenario file and summarise it")
+    validate.add_argument("scenario", help="scenario JSON file")
+    validate.set_defaults(run=_validate)
+
+    solve = commands.add_parser("solve", help="solve a scenario and write its outputs")
+    solve.add_argument("scenario", help="scenario JSON file")
+    solve.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    solve.set_defaults(run=_solve)
+
+    schema = commands.add_parser("schema", help="print the JSON Schema of the scenario file")
+    schema.set_defaults(run=_schema)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.run(args))
+    except ScenarioError as exc:
+        source = getattr(args, "scenario", "")
+        for problem in exc.problems:
+            print(f"error: {source}: {problem}" if source else f"error: {problem}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CliError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""Errors the engine reports to people: each problem is one line naming the field and the reason."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the input, located by a dotted field path."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
+
+class ScenarioError(Exception):
+    """The scenario cannot be used as given; `problems` says every reason found."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def field_path(loc: tuple[str | int, ...]) -> str:
+    """('pots', 1, 'amounts', 0) -> 'pots[1].amounts[0]'."""
+    path = ""
+    for part in loc:
+        path += f"[{part}]" if isinstance(part, int) else (f".{part}" if path else str(part))
+    return path
+
+
+def problems_from(error: ValidationError) -> list[Problem]:
+    problems = []
+    for detail in error.errors(include_url=False):
+        message = detail["msg"]
+        if detail["type"] != "scenario_rule" and "input" in detail:
+            shown = repr(detail["input"])
+            if len(shown) <= 60 and not isinstance(detail["input"], dict | list):
+                message = f"{message} (got {shown})"
+        problems.append(Problem(field_path(tuple(detail["loc"])), message))
+    return problems

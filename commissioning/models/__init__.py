@@ -1,0 +1,42 @@
+"""Domain models: validated once at the edge, immutable inside the engine."""
+
+from commissioning.models.area import Area
+from commissioning.models.funding import (
+    ExistingProvision,
+    FixedCommitment,
+    FundingPot,
+    RingFence,
+    YearAmount,
+)
+from commissioning.models.policy import (
+    AreaLimit,
+    NeedWeight,
+    Policy,
+    PreviousAllocation,
+    ServicePriority,
+    SolverOptions,
+)
+from commissioning.models.scenario import Scenario
+from commissioning.models.scenario_file import AreaDataSource, AreaTable, ScenarioFile
+from commissioning.models.service import Benchmark, Service
+
+__all__ = [
+    "Area",
+    "AreaDataSource",
+    "AreaLimit",
+    "AreaTable",
+    "Benchmark",
+    "ExistingProvision",
+    "FixedCommitment",
+    "FundingPot",
+    "NeedWeight",
+    "Policy",
+    "PreviousAllocation",
+    "RingFence",
+    "Scenario",
+    "ScenarioFile",
+    "Service",
+    "ServicePriority",
+    "SolverOptions",
+    "YearAmount",
+]

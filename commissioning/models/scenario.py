@@ -1,0 +1,213 @@
+"""A funding round in one object, with every cross-reference checked when it is built."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from commissioning.models.area import Area
+from commissioning.models.base import FinancialYear, Note, Record, Text, is_well_formed_year, year_start
+from commissioning.models.funding import ExistingProvision, FixedCommitment, FundingPot, RingFence
+from commissioning.models.policy import Policy
+from commissioning.models.service import Benchmark, Service
+
+Problem = tuple[tuple[str | int, ...], str, Any]
+
+
+class ScenarioCore(Record):
+    """The parts of a scenario that are the same in a file and in memory (all but the areas)."""
+
+    name: Text
+    description: Note = ""
+    financial_years: list[FinancialYear] = Field(min_length=1, max_length=10)
+    services: list[Service] = Field(min_length=1, max_length=50)
+    benchmarks: list[Benchmark] = Field(default_factory=list)
+    pots: list[FundingPot] = Field(default_factory=list)
+    commitments: list[FixedCommitment] = Field(default_factory=list)
+    ring_fences: list[RingFence] = Field(default_factory=list)
+    existing_provision: list[ExistingProvision] = Field(default_factory=list)
+    policy: Policy = Field(default_factory=Policy)
+
+
+class Scenario(ScenarioCore):
+    """Everything one allocation run needs: years, areas, services, benchmarks, pots and rules."""
+
+    areas: list[Area] = Field(min_length=1, max_length=2000)
+
+    @model_validator(mode="after")
+    def _cross_references(self) -> Scenario:
+        problems = list(_problems(self))
+        if problems:
+            raise ValidationError.from_exception_data(
+                "Scenario",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError("scenario_rule", message),
+                        loc=loc,
+                        input=value,
+                    )
+                    for loc, message, value in problems
+                ],
+            )
+        return self
+
+    # Lookups used everywhere inside the engine.
+    def service(self, service_id: str) -> Service:
+        return next(s for s in self.services if s.id == service_id)
+
+    def area(self, code: str) -> Area:
+        return next(a for a in self.areas if a.code == code)
+
+    def pot(self, pot_id: str) -> FundingPot:
+        return next(p for p in self.pots if p.id == pot_id)
+
+    def content_hash(self) -> str:
+        """SHA-256 of the canonical JSON form: the same scenario always hashes the same."""
+        return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+def _duplicates(values: Iterable[str]) -> list[str]:
+    return sorted(v for v, n in Counter(values).items() if n > 1)
+
+
+def _known(
+    loc: tuple[str | int, ...], value: str, known: set[str], what: str
+) -> Iterator[Problem]:
+    if value not in known:
+        sample = ", ".join(sorted(known)[:6]) + (", …" if len(known) > 6 else "")
+        yield loc, f"unknown {what} {value!r} (known: {sample})", value
+
+
+def _problems(s: Scenario) -> Iterator[Problem]:
+    years = set(s.financial_years)
+    area_codes = {a.code for a in s.areas}
+    service_ids = {sv.id for sv in s.services}
+    pot_ids = {p.id for p in s.pots}
+
+    yield from _year_problems(s)
+    for field, values in (
+        ("areas", [a.code for a in s.areas]),
+        ("services", [sv.id for sv in s.services]),
+        ("pots", [p.id for p in s.pots]),
+        ("commitments", [c.id for c in s.commitments]),
+        ("ring_fences", [r.id for r in s.ring_fences]),
+        ("benchmarks", [b.service for b in s.benchmarks]),
+    ):
+        for dup in _duplicates(values):
+            yield (field,), f"duplicate {dup!r}: each must appear once", dup
+
+    for i, b in enumerate(s.benchmarks):
+        yield from _known(("benchmarks", i, "service"), b.service, service_ids, "service")
+        for area in s.areas:
+            basis = area.indicators.get(b.basis)
+            if basis is None:
+                yield (
+                    ("benchmarks", i, "basis"),
+                    f"area {area.code} ({area.name}) has no value in column {b.basis!r}",
+                    b.basis,
+                )
+            elif basis <= 0:
+                yield (
+                    ("benchmarks", i, "basis"),
+                    f"area {area.code} ({area.name}) has basis population {basis:g} in "
+                    f"{b.basis!r}; it must be above zero",
+                    basis,
+                )
+
+    for i, pot in enumerate(s.pots):
+        for j, amount in enumerate(pot.amounts):
+            if amount.year not in years:
+                yield ("pots", i, "amounts", j, "year"), f"year {amount.year} is not in financial_years", amount.year
+        for dup in _duplicates(a.year for a in pot.amounts):
+            yield ("pots", i, "amounts"), f"pot {pot.id!r} has two amounts for {dup}", dup
+        for j, sid in enumerate(pot.eligible_services or []):
+            yield from _known(("pots", i, "eligible_services", j), sid, service_ids, "service")
+        for j, code in enumerate(pot.eligible_areas or []):
+            yield from _known(("pots", i, "eligible_areas", j), code, area_codes, "area")
+
+    for i, c in enumerate(s.commitments):
+        yield from _known(("commitments", i, "pot"), c.pot, pot_ids, "pot")
+        for j, y in enumerate(c.years or []):
+            if y not in years:
+                yield ("commitments", i, "years", j), f"year {y} is not in financial_years", y
+        if c.service is not None:
+            yield from _known(("commitments", i, "service"), c.service, service_ids, "service")
+        if c.area is not None:
+            yield from _known(("commitments", i, "area"), c.area, area_codes, "area")
+
+    for i, r in enumerate(s.ring_fences):
+        yield from _known(("ring_fences", i, "pot"), r.pot, pot_ids, "pot")
+        for j, sid in enumerate(r.services):
+            yield from _known(("ring_fences", i, "services", j), sid, service_ids, "service")
+        for j, code in enumerate(r.areas or []):
+            yield from _known(("ring_fences", i, "areas", j), code, area_codes, "area")
+        for j, y in enumerate(r.years or []):
+            if y not in years:
+                yield ("ring_fences", i, "years", j), f"year {y} is not in financial_years", y
+
+    seen: set[tuple[str, str]] = set()
+    for i, e in enumerate(s.existing_provision):
+        yield from _known(("existing_provision", i, "area"), e.area, area_codes, "area")
+        yield from _known(("existing_provision", i, "service"), e.service, service_ids, "service")
+        if (e.area, e.service) in seen:
+            yield ("existing_provision", i), f"second entry for {e.area} × {e.service}", e.service
+        seen.add((e.area, e.service))
+
+    yield from _policy_problems(s, area_codes, service_ids)
+
+
+def _year_problems(s: Scenario) -> Iterator[Problem]:
+    for i, y in enumerate(s.financial_years):
+        if not is_well_formed_year(y):
+            yield ("financial_years", i), f"{y!r} is not a financial year like 2019/20", y
+    for dup in _duplicates(s.financial_years):
+        yield ("financial_years",), f"year {dup} appears twice", dup
+    starts = [year_start(y) for y in s.financial_years if is_well_formed_year(y)]
+    if starts and starts != list(range(starts[0], starts[0] + len(starts))):
+        yield ("financial_years",), "years must be consecutive and in order", s.financial_years
+
+
+def _policy_problems(s: Scenario, area_codes: set[str], service_ids: set[str]) -> Iterator[Problem]:
+    policy = s.policy
+    for i, w in enumerate(policy.need_weights):
+        for area in s.areas:
+            value = area.indicators.get(w.indicator)
+            if value is None:
+                yield (
+                    ("policy", "need_weights", i, "indicator"),
+                    f"area {area.code} ({area.name}) has no value in column {w.indicator!r}",
+                    w.indicator,
+                )
+                break
+            if value < 0:
+                yield (
+                    ("policy", "need_weights", i, "indicator"),
+                    f"area {area.code} has negative {w.indicator!r} ({value:g}); need "
+                    "indicators must be counts or non-negative scores",
+                    value,
+                )
+                break
+    if sum(w.weight for w in policy.need_weights) <= 0:
+        yield ("policy", "need_weights"), "need weights must not all be zero", 0
+    for i, p in enumerate(policy.service_priorities):
+        yield from _known(("policy", "service_priorities", i, "service"), p.service, service_ids, "service")
+    for i, lim in enumerate(policy.area_limits):
+        yield from _known(("policy", "area_limits", i, "area"), lim.area, area_codes, "area")
+        if lim.service is not None:
+            yield from _known(("policy", "area_limits", i, "service"), lim.service, service_ids, "service")
+    for i, prev in enumerate(policy.previous_allocation):
+        yield from _known(("policy", "previous_allocation", i, "area"), prev.area, area_codes, "area")
+        yield from _known(
+            ("policy", "previous_allocation", i, "service"), prev.service, service_ids, "service"
+        )
+    if policy.max_change_pct is not None and not policy.previous_allocation:
+        yield (
+            ("policy", "max_change_pct"),
+            "pace of change needs a previous_allocation to measure change from",
+            str(policy.max_change_pct),
+        )
