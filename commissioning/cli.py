@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from commissioning import __version__
-from commissioning.errors import ScenarioError
+from commissioning.errors import InfeasibleScenario, ScenarioError, SolverFailed
 from commissioning.models import ScenarioFile
 from commissioning.scenario_io import load_scenario
 
@@ -34,12 +34,12 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from commissioning.runs import solve_to_directory  # heavy imports only when solving
+    from commissioning.runs import report, solve_to_directory  # solver loads only when solving
 
     scenario = load_scenario(args.scenario)
-    result = solve_to_directory(scenario, Path(args.out))
-    print(result.report())
-    print(f"outputs written to {result.out_dir}")
+    run, out_dir = solve_to_directory(scenario, Path(args.out))
+    print(report(run))
+    print(f"outputs written to {out_dir}")
     return 0
 
 
@@ -79,6 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         for problem in exc.problems:
             print(f"error: {source}: {problem}" if source else f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except InfeasibleScenario as exc:
+        for line in str(exc).splitlines():
+            print(f"infeasible: {line.strip()}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except SolverFailed as exc:
+        print(f"error: solver: {exc}", file=sys.stderr)
+        return 3
     except CliError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT

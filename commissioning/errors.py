@@ -37,10 +37,27 @@ def field_path(loc: tuple[str | int, ...]) -> str:
 def problems_from(error: ValidationError) -> list[Problem]:
     problems = []
     for detail in error.errors(include_url=False):
-        message = detail["msg"]
+        message = detail["msg"].removeprefix("Value error, ")
         if detail["type"] != "scenario_rule" and "input" in detail:
             shown = repr(detail["input"])
             if len(shown) <= 60 and not isinstance(detail["input"], dict | list):
                 message = f"{message} (got {shown})"
         problems.append(Problem(field_path(tuple(detail["loc"])), message))
     return problems
+
+
+class InfeasibleScenario(Exception):
+    """The scenario's rules cannot all hold; `reasons` says which, in the scenario's own terms."""
+
+    def __init__(self, reasons: list[str], gave_way: list[str] | None = None):
+        self.reasons = reasons
+        self.gave_way = gave_way or []
+        lines = ["the scenario's rules cannot all hold:", *(f"  - {r}" for r in reasons)]
+        if self.gave_way:
+            lines += ["to make it solvable these rules had to give way:"]
+            lines += [f"  - {g}" for g in self.gave_way]
+        super().__init__("\n".join(lines))
+
+
+class SolverFailed(Exception):
+    """The solver stopped without a usable integer solution (e.g. time limit with none found)."""

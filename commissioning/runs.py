@@ -2,65 +2,73 @@
 
 from __future__ import annotations
 
-import platform
-from dataclasses import dataclass
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import polars as pl
 
-from commissioning import __version__
 from commissioning.models import Scenario
-from commissioning.need import benchmark_targets, need_index
-from commissioning.outputs import write_run_directory
+from commissioning.money import pounds
+from commissioning.results import RunResult
 
 
-@dataclass(frozen=True)
-class RunOutputs:
-    scenario: Scenario
-    targets: pl.DataFrame
-    need: pl.DataFrame
-    summary: dict[str, Any]
-    out_dir: Path
+def solve_scenario(scenario: Scenario) -> RunResult:
+    from commissioning.optimise import solve  # the solver stack loads only when needed
 
-    def report(self) -> str:
-        """A short table for people: benchmark targets per service across all areas."""
-        totals = (
-            self.targets.group_by("service")
-            .agg(pl.col("target_units").sum(), pl.len().alias("areas"))
-            .sort("service")
+    return solve(scenario)
+
+
+def write_run(run: RunResult, out_dir: Path) -> Path:
+    """Write every table, the summary and the London workbook, all or nothing."""
+    writers: dict[str, Callable[[Path], object]] = {}
+    try:
+        from commissioning.excel import write_london_workbook
+    except ImportError:  # pragma: no cover - until the Excel package lands
+        pass
+    else:
+        writers["workbook.xlsx"] = lambda path: write_london_workbook(run, path)
+    return run.write(out_dir, extra_writers=writers)
+
+
+def solve_to_directory(scenario: Scenario, out_dir: Path) -> tuple[RunResult, Path]:
+    run = solve_scenario(scenario)
+    return run, write_run(run, out_dir)
+
+
+def report(run: RunResult) -> str:
+    """A short table for people: per service and year, target, funded and what is left short."""
+    coverage = run.table("coverage").filter(pl.col("target_units") > 0)
+    by_service = (
+        coverage.group_by("year", "service")
+        .agg(
+            pl.col("target_units").sum().alias("target"),
+            pl.col("existing_units").sum().alias("existing"),
+            pl.col("funded_units").sum().alias("funded"),
+            pl.col("shortfall_units").sum().alias("shortfall"),
+            (pl.col("shortfall_units") > 1e-9).sum().alias("below"),
+            pl.len().alias("areas"),
         )
-        lines = [f"{self.scenario.name}", f"{'service':<28}{'areas':>7}{'target units':>15}"]
-        lines += [
-            f"{row['service']:<28}{row['areas']:>7}{row['target_units']:>15.1f}"
-            for row in totals.iter_rows(named=True)
-        ]
-        return "\n".join(lines)
-
-
-def run_summary(scenario: Scenario, targets: pl.DataFrame) -> dict[str, Any]:
-    totals = targets.group_by("service").agg(pl.col("target_units").sum()).sort("service")
-    return {
-        "scenario": scenario.name,
-        "scenario_hash": scenario.content_hash(),
-        "financial_years": scenario.financial_years,
-        "areas": len(scenario.areas),
-        "target_units_by_service": {
-            row["service"]: round(row["target_units"], 6) for row in totals.iter_rows(named=True)
-        },
-        "versions": {
-            "commissioning": __version__,
-            "python": platform.python_version(),
-            "polars": pl.__version__,
-        },
-    }
-
-
-def solve_to_directory(scenario: Scenario, out_dir: Path) -> RunOutputs:
-    targets = benchmark_targets(scenario)
-    need = need_index(scenario)
-    summary = run_summary(scenario, targets)
-    written = write_run_directory(
-        out_dir, tables={"targets": targets, "need": need}, documents={"summary": summary}
+        .sort("year", "service")
     )
-    return RunOutputs(scenario, targets, need, summary, written)
+    s = run.summary
+    lines = [
+        s["scenario"],
+        f"status {s['status']} (gap {s['gap']:.2%}), fairness rule {s['fairness_rule']}, "
+        f"lowest level {s['fairness_level'] if s['fairness_level'] is not None else '-'}",
+        "",
+        f"{'year':<9}{'service':<24}{'target':>8}{'existing':>10}{'funded':>8}"
+        f"{'shortfall':>11}{'areas below':>13}",
+    ]
+    for r in by_service.iter_rows(named=True):
+        lines.append(
+            f"{r['year']:<9}{r['service']:<24}{r['target']:>8.1f}{r['existing']:>10.1f}"
+            f"{r['funded']:>8.1f}{r['shortfall']:>11.1f}{r['below']:>7} of {r['areas']:<3}"
+        )
+    lines += ["", f"{'year':<9}{'pot':<16}{'budget':>14}{'committed':>14}{'allocated':>14}{'unspent':>14}"]
+    for r in run.table("pots").iter_rows(named=True):
+        lines.append(
+            f"{r['year']:<9}{r['pot']:<16}{pounds(r['budget_pence']):>14}"
+            f"{pounds(r['committed_pence']):>14}{pounds(r['allocated_pence']):>14}"
+            f"{pounds(r['unspent_pence']):>14}"
+        )
+    return "\n".join(lines)

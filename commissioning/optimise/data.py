@@ -1,0 +1,201 @@
+"""Everything the optimiser needs, worked out once from a scenario, in plain arrays and maps.
+
+A *slot* is one area × service that some pot may fund; a *cell* is a slot in one year. Slots whose
+funding pots and ring-fences are the same form a *spending class*: pots are interchangeable money
+within a class, so the model tracks pot money per class, not per cell, and the solver never has an
+integer variable on the pot dimension.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from decimal import Decimal
+
+from commissioning.models import Scenario
+from commissioning.money import pounds
+from commissioning.need import benchmark_targets, need_index
+
+
+@dataclass(frozen=True)
+class Slot:
+    index: int
+    area: str
+    area_name: str
+    service: str
+    granule_units: Decimal
+    granule_cost: int  # pence per granule per year
+    unit_cost: int
+    target: float  # benchmark target units; 0 when the service has no benchmark
+    existing: float
+    need: float  # need index of the area (mean 1)
+    priority: float
+    pots: tuple[str, ...]
+    ring_fences: tuple[str, ...]
+    floor: int  # granules, from area limits
+    cap: int | None  # granules, from area limits and the benchmark cap
+    cap_rule: str | None
+    previous: float  # granules funded in the year before the scenario
+
+    @property
+    def benchmarked(self) -> bool:
+        return self.target > 0
+
+    @property
+    def class_key(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        return self.pots, self.ring_fences
+
+
+@dataclass(frozen=True)
+class SpendingClass:
+    index: int
+    pots: tuple[str, ...]
+    ring_fences: tuple[str, ...]
+    slots: tuple[int, ...]
+
+    @property
+    def label(self) -> str:
+        return "+".join(self.pots) + ("|" + "+".join(self.ring_fences) if self.ring_fences else "")
+
+
+@dataclass(frozen=True)
+class AllocationData:
+    scenario: Scenario
+    years: tuple[str, ...]
+    slots: tuple[Slot, ...]
+    unfundable: tuple[tuple[str, str, float, float], ...]  # area, service, target, existing
+    classes: tuple[SpendingClass, ...]
+    free_budget: dict[tuple[str, str], int]  # (pot, year) -> budget less fixed commitments
+    committed: dict[tuple[str, str], int]
+    ring_fence_need: dict[tuple[str, str], int]  # (ring-fence, year) -> spend still required
+
+    @property
+    def pot_ids(self) -> tuple[str, ...]:
+        return tuple(p.id for p in self.scenario.pots)
+
+
+def _granules(units: float | Decimal, granule: Decimal, rounding: str) -> int:
+    value = Decimal(str(units)) / granule
+    return int(math.ceil(value) if rounding == "up" else math.floor(value))
+
+
+def build_data(scenario: Scenario) -> AllocationData:
+    policy = scenario.policy
+    years = tuple(scenario.financial_years)
+    targets = {
+        (r["area_code"], r["service"]): r["target_units"]
+        for r in benchmark_targets(scenario).iter_rows(named=True)
+    }
+    needs = {r["area_code"]: r["need_index"] for r in need_index(scenario).iter_rows(named=True)}
+    existing = {(e.area, e.service): float(e.units) for e in scenario.existing_provision}
+    # Normalised so the most important service has weight 1: a lower-priority cell reaches the
+    # top fairness level at a coverage equal to its weight, and later stages fill the rest.
+    top = max((float(p.weight) for p in policy.service_priorities), default=1.0)
+    priorities = {p.service: float(p.weight) / top for p in policy.service_priorities}
+    previous = {(p.area, p.service): p.units for p in policy.previous_allocation}
+
+    slots: list[Slot] = []
+    unfundable: list[tuple[str, str, float, float]] = []
+    for area in scenario.areas:
+        for service in scenario.services:
+            key = (area.code, service.id)
+            pots = tuple(p.id for p in scenario.pots if p.may_fund(service.id, area.code))
+            target = targets.get(key, 0.0)
+            if not pots:
+                if target > 0:
+                    unfundable.append((area.code, service.id, target, existing.get(key, 0.0)))
+                continue
+            fences = tuple(
+                r.id
+                for r in scenario.ring_fences
+                if service.id in r.services and (r.areas is None or area.code in r.areas)
+            )
+            floor, cap, cap_rule = _limits(scenario, area.code, service.id, target, existing.get(key, 0.0))
+            slots.append(
+                Slot(
+                    index=len(slots),
+                    area=area.code,
+                    area_name=area.name,
+                    service=service.id,
+                    granule_units=service.granularity,
+                    granule_cost=service.granule_cost_pence,
+                    unit_cost=service.unit_cost_pence,
+                    target=target,
+                    existing=existing.get(key, 0.0),
+                    need=needs[area.code],
+                    priority=priorities.get(service.id, 1.0),
+                    pots=pots,
+                    ring_fences=fences,
+                    floor=floor,
+                    cap=cap,
+                    cap_rule=cap_rule,
+                    previous=float(previous.get(key, Decimal(0)) / service.granularity),
+                )
+            )
+
+    groups: dict[tuple[tuple[str, ...], tuple[str, ...]], list[int]] = {}
+    for slot in slots:
+        groups.setdefault(slot.class_key, []).append(slot.index)
+    classes = tuple(
+        SpendingClass(i, key[0], key[1], tuple(members))
+        for i, (key, members) in enumerate(sorted(groups.items()))
+    )
+
+    committed = {(p.id, y): 0 for p in scenario.pots for y in years}
+    for c in scenario.commitments:
+        for y in c.years or years:
+            committed[(c.pot, y)] += c.amount_pence
+    free = {(p.id, y): p.amount_in(y) - committed[(p.id, y)] for p in scenario.pots for y in years}
+
+    fence_need: dict[tuple[str, str], int] = {}
+    for r in scenario.ring_fences:
+        for y in r.years or years:
+            counted = sum(
+                c.amount_pence
+                for c in scenario.commitments
+                if c.pot == r.pot
+                and (c.years is None or y in c.years)
+                and c.service in r.services
+                and (r.areas is None or c.area in r.areas)
+            )
+            fence_need[(r.id, y)] = max(0, r.min_amount_pence - counted)
+
+    return AllocationData(
+        scenario=scenario,
+        years=years,
+        slots=tuple(slots),
+        unfundable=tuple(unfundable),
+        classes=classes,
+        free_budget=free,
+        committed=committed,
+        ring_fence_need=fence_need,
+    )
+
+
+def _limits(
+    scenario: Scenario, area: str, service: str, target: float, existing: float
+) -> tuple[int, int | None, str | None]:
+    """Floor and cap in granules for one slot, with the rule that sets the cap."""
+    granule = scenario.service(service).granularity
+    floor, cap, cap_rule = 0, None, None
+    factor = scenario.policy.cap_at_benchmark_factor
+    if factor is not None and target > 0:
+        room = max(0.0, float(factor) * target - existing)
+        cap, cap_rule = _granules(room + 1e-9, granule, "down"), f"cap at {factor} × benchmark"
+    for limit in scenario.policy.area_limits:
+        if limit.area != area or limit.service != service:
+            continue
+        if limit.min_units is not None:
+            floor = max(floor, _granules(limit.min_units, granule, "up"))
+        if limit.max_units is not None:
+            limit_cap = _granules(limit.max_units, granule, "down")
+            if cap is None or limit_cap < cap:
+                cap, cap_rule = limit_cap, f"area limit: at most {limit.max_units} units"
+        granule_cost = scenario.service(service).granule_cost_pence
+        if limit.min_pence is not None:
+            floor = max(floor, -(-limit.min_pence // granule_cost))
+        if limit.max_pence is not None:
+            limit_cap = limit.max_pence // granule_cost
+            if cap is None or limit_cap < cap:
+                cap, cap_rule = limit_cap, f"area limit: at most {pounds(limit.max_pence)} a year"
+    return floor, cap, cap_rule

@@ -1,0 +1,91 @@
+"""The one place that runs a solver and reads its answer (PuLP 3.x today, 4.x later).
+
+PuLP 3 reports a time-limited MIP as status "Optimal" while `sol_status` says only that a
+solution was found, so the status is always taken from `sol_status`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+import pulp
+
+from commissioning.models import SolverOptions
+
+SolveState = Literal["optimal", "time_limit_with_solution", "infeasible", "no_solution"]
+
+
+@dataclass(frozen=True)
+class SolveReport:
+    state: SolveState
+    objective: float | None
+    gap: float | None
+    seconds: float
+
+    @property
+    def has_solution(self) -> bool:
+        return self.state in ("optimal", "time_limit_with_solution")
+
+
+@contextlib.contextmanager
+def quiet_stdout() -> Iterator[None]:
+    """HiGHS prints a banner on fd 1 even with msg=False; keep CLI and JSON output clean."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def make_solver(options: SolverOptions, *, time_limit: float | None = None, mip: bool = True) -> pulp.LpSolver:
+    limit = options.time_limit_seconds if time_limit is None else time_limit
+    if options.solver == "cbc":
+        return pulp.PULP_CBC_CMD(
+            msg=False, timeLimit=limit, gapRel=options.relative_gap, threads=options.threads, mip=mip
+        )
+    return pulp.HiGHS(
+        msg=False, timeLimit=limit, gapRel=options.relative_gap, threads=options.threads, mip=mip
+    )
+
+
+def run(problem: pulp.LpProblem, solver: pulp.LpSolver) -> SolveReport:
+    started = time.perf_counter()
+    with quiet_stdout():
+        problem.solve(solver)
+    seconds = time.perf_counter() - started
+    sol = problem.sol_status
+    if sol == pulp.LpSolutionOptimal:
+        state: SolveState = "optimal"
+    elif sol == pulp.LpSolutionIntegerFeasible:
+        state = "time_limit_with_solution"
+    elif sol == pulp.LpSolutionInfeasible or problem.status == pulp.LpStatusInfeasible:
+        state = "infeasible"
+    else:
+        state = "no_solution"
+    objective = pulp.value(problem.objective) if state in ("optimal", "time_limit_with_solution") else None
+    return SolveReport(state, objective, _gap(problem, state), seconds)
+
+
+def _gap(problem: pulp.LpProblem, state: SolveState) -> float | None:
+    if state == "optimal":
+        model = getattr(problem, "solverModel", None)
+        if model is not None and hasattr(model, "getInfo"):
+            gap = float(model.getInfo().mip_gap)
+            return gap if 0 <= gap < 1e30 else 0.0
+        return 0.0
+    if state == "time_limit_with_solution":
+        model = getattr(problem, "solverModel", None)
+        if model is not None and hasattr(model, "getInfo"):
+            return float(model.getInfo().mip_gap)
+    return None

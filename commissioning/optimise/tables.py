@@ -1,0 +1,181 @@
+"""Turn a solution into the run's tables, with a reason for every cell left below benchmark."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import polars as pl
+
+from commissioning.money import pounds
+from commissioning.optimise.data import AllocationData, Slot
+from commissioning.optimise.split import Payment
+from commissioning.results import (
+    ALLOCATIONS_SCHEMA,
+    COMMITMENTS_SCHEMA,
+    COVERAGE_SCHEMA,
+    POTS_SCHEMA,
+    conform,
+)
+
+TOLERANCE = 1e-9
+
+
+def allocations_table(data: AllocationData, payments: list[Payment]) -> pl.DataFrame:
+    rows = [
+        {
+            "year": year,
+            "area_code": data.slots[i].area,
+            "area_name": data.slots[i].area_name,
+            "service": data.slots[i].service,
+            "pot": pot,
+            "units": pence / data.slots[i].unit_cost,
+            "cost_pence": pence,
+        }
+        for year, i, pot, pence in payments
+        if pence > 0
+    ]
+    return conform("allocations", pl.DataFrame(rows, schema=ALLOCATIONS_SCHEMA))
+
+
+def pots_table(data: AllocationData, payments: list[Payment]) -> pl.DataFrame:
+    spent: dict[tuple[str, str], int] = defaultdict(int)
+    for year, _, pot, pence in payments:
+        spent[(pot, year)] += pence
+    rows = []
+    for pot in data.scenario.pots:
+        for year in data.years:
+            budget = pot.amount_in(year)
+            committed = data.committed[(pot.id, year)]
+            allocated = spent[(pot.id, year)]
+            rows.append(
+                {
+                    "year": year,
+                    "pot": pot.id,
+                    "pot_name": pot.name,
+                    "budget_pence": budget,
+                    "committed_pence": committed,
+                    "allocated_pence": allocated,
+                    "unspent_pence": budget - committed - allocated,
+                }
+            )
+    return conform("pots", pl.DataFrame(rows, schema=POTS_SCHEMA))
+
+
+def commitments_table(data: AllocationData) -> pl.DataFrame:
+    rows = [
+        {
+            "year": year,
+            "commitment": c.id,
+            "name": c.name,
+            "pot": c.pot,
+            "service": c.service,
+            "area_code": c.area,
+            "amount_pence": c.amount_pence,
+        }
+        for c in data.scenario.commitments
+        for year in c.years or data.years
+    ]
+    return conform("commitments", pl.DataFrame(rows, schema=COMMITMENTS_SCHEMA))
+
+
+def coverage_table(
+    data: AllocationData, granules: dict[tuple[int, str], int], pots: pl.DataFrame
+) -> pl.DataFrame:
+    unspent = {(r["pot"], r["year"]): r["unspent_pence"] for r in pots.iter_rows(named=True)}
+    area_totals: dict[tuple[str, str], int] = defaultdict(int)
+    for (i, year), n in granules.items():
+        area_totals[(data.slots[i].area, year)] += n * data.slots[i].granule_cost
+    rows = []
+    for slot in data.slots:
+        if not slot.benchmarked and not any(granules[(slot.index, y)] for y in data.years):
+            continue
+        for year in data.years:
+            n = granules[(slot.index, year)]
+            funded = float(slot.granule_units) * n
+            rows.append(
+                _coverage_row(
+                    year,
+                    slot.area,
+                    slot.area_name,
+                    slot.service,
+                    slot.target,
+                    slot.existing,
+                    funded,
+                    n * slot.granule_cost,
+                    _explain(data, slot, year, n, funded, unspent, area_totals),
+                )
+            )
+    names = {a.code: a.name for a in data.scenario.areas}
+    for area, service, target, existing in data.unfundable:
+        for year in data.years:
+            covered = existing >= target - TOLERANCE
+            reason = "at or above benchmark" if covered else f"no pot may fund {service} in this area"
+            rows.append(_coverage_row(year, area, names[area], service, target, existing, 0.0, 0, reason))
+    return conform("coverage", pl.DataFrame(rows, schema=COVERAGE_SCHEMA))
+
+
+def _coverage_row(
+    year: str,
+    area: str,
+    area_name: str,
+    service: str,
+    target: float,
+    existing: float,
+    funded: float,
+    cost: int,
+    explanation: str,
+) -> dict[str, object]:
+    total = existing + funded
+    return {
+        "year": year,
+        "area_code": area,
+        "area_name": area_name,
+        "service": service,
+        "target_units": target,
+        "existing_units": existing,
+        "funded_units": funded,
+        "total_units": total,
+        "coverage_ratio": total / target if target > 0 else None,
+        "shortfall_units": max(0.0, target - total) if target > 0 else 0.0,
+        "funded_cost_pence": cost,
+        "explanation": explanation,
+    }
+
+
+def _explain(
+    data: AllocationData,
+    slot: Slot,
+    year: str,
+    n: int,
+    funded: float,
+    unspent: dict[tuple[str, str], int],
+    area_totals: dict[tuple[str, str], int],
+) -> str:
+    """Why a cell sits where it does, in words: money, or the rule that holds it."""
+    if not slot.benchmarked:
+        return "not benchmarked; funded to meet a ring-fence or floor"
+    if slot.existing + funded >= slot.target - TOLERANCE:
+        return "at or above benchmark"
+    if slot.cap is not None and n >= slot.cap:
+        return f"held by the {slot.cap_rule}"
+    left = sum(max(0, unspent[(p, year)]) for p in slot.pots)
+    if left < slot.granule_cost:
+        return (
+            f"money: the pots that may fund it ({', '.join(slot.pots)}) have {pounds(left)} left "
+            f"in {year}, less than one more {slot.granule_units} unit ({pounds(slot.granule_cost)})"
+        )
+    policy = data.scenario.policy
+    for limit in policy.area_limits:
+        if limit.area == slot.area and limit.service is None and limit.max_pence is not None:
+            if area_totals[(slot.area, year)] + slot.granule_cost > limit.max_pence:
+                return f"held by the area cap of {pounds(limit.max_pence)} a year"
+    if policy.max_change_pct is not None and any(
+        s.previous > 0 for s in data.slots if s.area == slot.area
+    ):
+        return f"held by the pace-of-change limit of {policy.max_change_pct}% a year"
+    if policy.award_years > 1:
+        return f"held by {policy.award_years}-year awards (units must stay funded across years)"
+    return (
+        "left below benchmark within the solver's stated tolerance "
+        f"({policy.solver.relative_gap:.2%}) of the best need-weighted shortfall"
+    )
