@@ -110,7 +110,9 @@ def build_data(scenario: Scenario) -> AllocationData:
                 for r in scenario.ring_fences
                 if service.id in r.services and (r.areas is None or area.code in r.areas)
             )
-            floor, cap, cap_rule = _limits(scenario, area.code, service.id, target, existing.get(key, 0.0))
+            floor, cap, cap_rule = _limits(
+                scenario, area.code, service.id, target, existing.get(key, 0.0)
+            )
             slots.append(
                 Slot(
                     index=len(slots),

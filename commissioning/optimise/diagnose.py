@@ -19,7 +19,9 @@ def diagnose(data: AllocationData) -> tuple[list[str], list[str]]:
     weights: dict[pulp.LpVariable, float] = {}
     for name, give in model.slack.items():
         if name.startswith("unit_floor["):
-            slot = next(s for s in data.slots if name.startswith(f"unit_floor[{s.area}][{s.service}]"))
+            slot = next(
+                s for s in data.slots if name.startswith(f"unit_floor[{s.area}][{s.service}]")
+            )
             weights[give] = float(slot.granule_cost)
         else:
             weights[give] = 1.0

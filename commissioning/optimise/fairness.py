@@ -32,7 +32,9 @@ def scored_slots(slots: Sequence[Slot], rule: str) -> list[Slot]:
 
 def shortfall_scale(slots: Sequence[Slot]) -> float:
     """Largest need-relative gap, so the equal-shortfall level runs from 0 to 1."""
-    return max((_gap(s) / s.need for s in slots if s.benchmarked and s.need > 0), default=1.0) or 1.0
+    return (
+        max((_gap(s) / s.need for s in slots if s.benchmarked and s.need > 0), default=1.0) or 1.0
+    )
 
 
 def level(slot: Slot, granules: float, rule: str, scale: float) -> float:

@@ -99,7 +99,9 @@ def define_pot_eligibility(m: AllocationModel) -> None:
             for i in cls.slots:
                 slot = m.data.slots[i]
                 expr.addterm(m.units[(i, year)], -slot.granule_cost)
-            m.problem.addConstraint(expr == 0, name=f"paid_by_eligible_pots[class{cls.index}][{year}]")
+            m.problem.addConstraint(
+                expr == 0, name=f"paid_by_eligible_pots[class{cls.index}][{year}]"
+            )
             m.described[f"paid_by_eligible_pots[class{cls.index}][{year}]"] = (
                 f"units eligible for {', '.join(cls.pots)} in {year} are paid by those pots"
             )
@@ -117,7 +119,7 @@ def define_ring_fences(m: AllocationModel) -> None:
     """A ring-fenced pot spends at least its minimum each year on the named services and areas."""
     scenario = m.data.scenario
     for fence in scenario.ring_fences:
-        for year in fence.years or m.data.years:
+        for year in [y for y in fence.years or m.data.years if y in m.data.years]:
             terms = {
                 v: 1
                 for (k, p, y), v in m.spend.items()
@@ -212,7 +214,8 @@ def define_multi_year_awards(m: AllocationModel) -> None:
                 continue  # a new award period starts: units may change
             name = f"award_kept[{slot.area}][{slot.service}][{years[j]}]"
             m.problem.addConstraint(
-                m.units[(slot.index, years[j])] - m.units[(slot.index, years[j - 1])] >= 0, name=name
+                m.units[(slot.index, years[j])] - m.units[(slot.index, years[j - 1])] >= 0,
+                name=name,
             )
             m.described[name] = (
                 f"{slot.area_name} {slot.service}: units awarded in {years[j - 1]} stay funded in "

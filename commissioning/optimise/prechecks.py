@@ -9,9 +9,12 @@ from commissioning.optimise.data import AllocationData
 
 
 def impossibilities(data: AllocationData) -> list[str]:
-    return list(_pots_overcommitted(data)) + list(_fences_unfundable(data)) + list(
-        _floors_above_caps(data)
-    ) + list(_floors_above_money(data))
+    return (
+        list(_pots_overcommitted(data))
+        + list(_fences_unfundable(data))
+        + list(_floors_above_caps(data))
+        + list(_floors_above_money(data))
+    )
 
 
 def _pots_overcommitted(data: AllocationData) -> Iterator[str]:
@@ -22,7 +25,9 @@ def _pots_overcommitted(data: AllocationData) -> Iterator[str]:
             budget = pot.amount_in(year)
             committed = data.committed[(pot.id, year)]
             fenced = sum(
-                data.ring_fence_need.get((r.id, year), 0) for r in scenario.ring_fences if r.pot == pot.id
+                data.ring_fence_need.get((r.id, year), 0)
+                for r in scenario.ring_fences
+                if r.pot == pot.id
             )
             if committed > budget:
                 yield (

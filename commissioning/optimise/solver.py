@@ -48,11 +48,17 @@ def quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-def make_solver(options: SolverOptions, *, time_limit: float | None = None, mip: bool = True) -> pulp.LpSolver:
+def make_solver(
+    options: SolverOptions, *, time_limit: float | None = None, mip: bool = True
+) -> pulp.LpSolver:
     limit = options.time_limit_seconds if time_limit is None else time_limit
     if options.solver == "cbc":
         return pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=limit, gapRel=options.relative_gap, threads=options.threads, mip=mip
+            msg=False,
+            timeLimit=limit,
+            gapRel=options.relative_gap,
+            threads=options.threads,
+            mip=mip,
         )
     return pulp.HiGHS(
         msg=False, timeLimit=limit, gapRel=options.relative_gap, threads=options.threads, mip=mip
@@ -73,7 +79,9 @@ def run(problem: pulp.LpProblem, solver: pulp.LpSolver) -> SolveReport:
         state = "infeasible"
     else:
         state = "no_solution"
-    objective = pulp.value(problem.objective) if state in ("optimal", "time_limit_with_solution") else None
+    objective = (
+        pulp.value(problem.objective) if state in ("optimal", "time_limit_with_solution") else None
+    )
     return SolveReport(state, objective, _gap(problem, state), seconds)
 
 

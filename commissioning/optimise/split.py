@@ -40,28 +40,38 @@ def split_by_pot(data: AllocationData, granules: dict[tuple[int, str], int]) -> 
         for cls in data.classes:
             if totals[cls.index] > 0:
                 problem.addConstraint(
-                    pulp.LpAffineExpression({money[(cls.index, p)]: 1 for p in cls.pots}) == totals[cls.index],
+                    pulp.LpAffineExpression({money[(cls.index, p)]: 1 for p in cls.pots})
+                    == totals[cls.index],
                     name=f"class_paid[{cls.index}]",
                 )
         for pot in data.pot_ids:
             terms = {v: 1 for (k, p), v in money.items() if p == pot}
             if terms:
                 problem.addConstraint(
-                    pulp.LpAffineExpression(terms) <= data.free_budget[(pot, year)], name=f"budget[{pot}]"
+                    pulp.LpAffineExpression(terms) <= data.free_budget[(pot, year)],
+                    name=f"budget[{pot}]",
                 )
         for fence in data.scenario.ring_fences:
             if year not in (fence.years or data.years):
                 continue
             terms = {
-                v: 1 for (k, p), v in money.items() if p == fence.pot and fence.id in data.classes[k].ring_fences
+                v: 1
+                for (k, p), v in money.items()
+                if p == fence.pot and fence.id in data.classes[k].ring_fences
             }
             need = data.ring_fence_need[(fence.id, year)]
             if need > 0:
-                problem.addConstraint(pulp.LpAffineExpression(terms) >= need, name=f"fence[{fence.id}]")
-        problem.setObjective(pulp.LpAffineExpression({v: 1 + order[p] for (k, p), v in money.items()}))
+                problem.addConstraint(
+                    pulp.LpAffineExpression(terms) >= need, name=f"fence[{fence.id}]"
+                )
+        problem.setObjective(
+            pulp.LpAffineExpression({v: 1 + order[p] for (k, p), v in money.items()})
+        )
         report = run(problem, make_solver(data.scenario.policy.solver, mip=True))
         if report.state != "optimal":
-            raise SolverFailed(f"{year}: could not split the funded units across pots ({report.state})")
+            raise SolverFailed(
+                f"{year}: could not split the funded units across pots ({report.state})"
+            )
         for cls in data.classes:
             if totals[cls.index] > 0:
                 pot_money = {p: int(round(money[(cls.index, p)].varValue or 0)) for p in cls.pots}

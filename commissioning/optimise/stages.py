@@ -2,23 +2,28 @@
 
 Each stage fixes the previous stage's optimum (within the stated tolerance) before the next
 objective is optimised, so a later preference can never undo an earlier one.
+
+Years that no rule ties together (no pace-of-change limit, awards that end) are independent
+problems, so they are solved as separate, smaller models: the fairness level is the lowest of
+the blocks' best levels, and the later objectives are sums over blocks.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, replace
 
 import pulp
 
 from commissioning.errors import InfeasibleScenario, SolverFailed
 from commissioning.optimise import fairness
-from commissioning.optimise.data import AllocationData
+from commissioning.optimise.data import AllocationData, Slot
 from commissioning.optimise.diagnose import diagnose
 from commissioning.optimise.model import AllocationModel
 from commissioning.optimise.prechecks import impossibilities
 from commissioning.optimise.solver import SolveReport, make_solver, run
 
-# A stage's optimum is kept to within this share (plus a hair for round-off) in later stages.
+# A stage's optimum is kept to within relative_gap of itself, plus this hair for round-off.
 ABSOLUTE_TOLERANCE = 1e-6
 
 
@@ -48,100 +53,171 @@ class Solution:
         return max((s.gap or 0.0 for s in self.stages), default=0.0)
 
 
+def year_blocks(data: AllocationData) -> list[tuple[str, ...]]:
+    """Groups of years that rules tie together; each group is solved on its own."""
+    policy = data.scenario.policy
+    if policy.max_change_pct is not None:
+        return [data.years]
+    length = policy.award_years
+    return [data.years[i : i + length] for i in range(0, len(data.years), length)]
+
+
+class BlockSolver:
+    """One block of years: its model, and the fewest-granule requirements of a fairness level."""
+
+    def __init__(self, data: AllocationData, scored: list[Slot], scale: float, solution: Solution):
+        self.data = data
+        self.options = data.scenario.policy.solver
+        self.rule = data.scenario.policy.fairness_rule
+        self.model = AllocationModel(data)
+        self.scored = set(scored)
+        self.scale = scale
+        self.solution = solution
+        self.cost = pulp.LpAffineExpression(
+            {self.model.units[(s.index, y)]: s.granule_cost for s in data.slots for y in data.years}
+        )
+
+    def require(self, level: float | None) -> bool:
+        """Set each cell's fewest granules for `level`; False if a cap makes it impossible."""
+        for slot in self.data.slots:
+            need = slot.floor
+            if level is not None and slot in self.scored:
+                need = max(need, fairness.granules_needed(slot, level, self.rule, self.scale))
+            if slot.cap is not None and need > slot.cap:
+                return False
+            for year in self.data.years:
+                self.model.units[(slot.index, year)].lowBound = need
+        return True
+
+    def feasible(self, level: float | None, mip: bool) -> SolveReport | None:
+        if not self.require(level):
+            return None
+        self.model.problem.setObjective(self.cost)
+        report = run(self.model.problem, make_solver(self.options, mip=mip))
+        if not mip:
+            self.solution.lp_checks += 1
+        return report if report.has_solution else None
+
+    def best_level(self, levels: list[float]) -> tuple[int, SolveReport]:
+        """Index of the highest level this block can reach, by binary search.
+
+        The LP relaxation answers each step; it can only overstate, so the answer is then
+        confirmed with integer units, stepping down a level at a time if needed.
+        """
+        lo, hi = 0, len(levels) - 1
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if self.feasible(levels[mid], mip=False) is not None:
+                lo = mid
+            else:
+                hi = mid - 1
+        report = self.feasible(levels[lo], mip=True)
+        while report is None and lo > 0:
+            lo -= 1
+            report = self.feasible(levels[lo], mip=True)
+        if report is None:
+            raise _diagnosed(self.data)
+        return lo, report
+
+    def optimise(
+        self, name: str, objective: pulp.LpAffineExpression, keep_per_cell: bool = False
+    ) -> SolveReport:
+        """Optimise one later stage, then keep its optimum for the stages after it.
+
+        The optimum is kept either as a bound on the stage objective (within relative_gap), or,
+        for the shortfall stage when no stability stage follows, cell by cell: no cell may end
+        further below benchmark than this stage left it. The per-cell form keeps the same
+        shortfall and turns the cost stage into an easy problem.
+        """
+        self.model.problem.setObjective(objective)
+        report = run(self.model.problem, make_solver(self.options, mip=True))
+        if not report.has_solution or report.objective is None:
+            if report.state == "infeasible":
+                raise _diagnosed(self.data)
+            raise SolverFailed(f"stage '{name}': the solver stopped with no solution ({report.state})")
+        if keep_per_cell:
+            self._keep_cell_shortfalls()
+        else:
+            keep = report.objective + max(
+                ABSOLUTE_TOLERANCE, abs(report.objective) * self.options.relative_gap
+            )
+            self.model.problem.addConstraint(objective <= keep, name=f"keep[{name}]")
+        return report
+
+    def _keep_cell_shortfalls(self) -> None:
+        for slot in self.data.slots:
+            gap = slot.target - slot.existing
+            if not slot.benchmarked or gap <= 0:
+                continue
+            enough = math.ceil(gap / float(slot.granule_units) - fairness.EPSILON)
+            for year in self.data.years:
+                var = self.model.units[(slot.index, year)]
+                reached = int(round(var.varValue or 0))
+                var.lowBound = max(var.lowBound or 0, min(reached, enough))
+
+
 def solve_stages(data: AllocationData) -> Solution:
     reasons = impossibilities(data)
     if reasons:
         raise InfeasibleScenario(reasons)
-    options = data.scenario.policy.solver
     rule = data.scenario.policy.fairness_rule
-    model = AllocationModel(data)
     scored = fairness.scored_slots(data.slots, rule)
     scale = fairness.shortfall_scale(data.slots)
     solution = Solution(granules={}, fairness_level=None)
-    cost = _cost_expression(model)
+    blocks = [BlockSolver(replace(data, years=b), scored, scale, solution) for b in year_blocks(data)]
 
-    def requirement_bounds(level: float | None) -> bool:
-        """Set each cell's fewest granules for `level`; False if a cap makes it impossible."""
-        for slot in data.slots:
-            need = slot.floor
-            if level is not None and slot in scored_set:
-                need = max(need, fairness.granules_needed(slot, level, rule, scale))
-            if slot.cap is not None and need > slot.cap:
-                return False
-            for year in data.years:
-                model.units[(slot.index, year)].lowBound = need
-        return True
-
-    def feasible(level: float | None, mip: bool) -> SolveReport | None:
-        if not requirement_bounds(level):
-            return None
-        model.problem.setObjective(cost)
-        report = run(model.problem, make_solver(options, mip=mip))
-        solution.lp_checks += 0 if mip else 1
-        return report if report.has_solution else None
-
-    scored_set = set(scored)
-    # Stage 1: the highest level every scored cell can reach together.
-    if feasible(0.0 if scored else None, mip=False) is None:
-        raise _diagnosed(data)
+    for block in blocks:
+        if block.feasible(0.0 if scored else None, mip=False) is None:
+            raise _diagnosed(block.data)
     if scored:
-        levels = fairness.candidate_levels(scored, rule, scale)
-        lo, hi = 0, len(levels) - 1  # levels[lo] is feasible in the LP relaxation
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if feasible(float(levels[mid]), mip=False) is not None:
-                lo = mid
-            else:
-                hi = mid - 1
-        # The LP relaxation can only overstate; confirm with integers, stepping down if needed.
-        report = feasible(float(levels[lo]), mip=True)
-        while report is None and lo > 0:
-            lo -= 1
-            report = feasible(float(levels[lo]), mip=True)
-        if report is None:
-            raise _diagnosed(data)
-        solution.fairness_level = float(levels[lo])
-        solution.stages.append(
-            StageResult(f"fairness ({rule}): lowest level", solution.fairness_level, report.state, report.gap, report.seconds)
-        )
-        requirement_bounds(solution.fairness_level)
+        levels = [float(v) for v in fairness.candidate_levels(scored, rule, scale)]
+        found = [block.best_level(levels) for block in blocks]
+        lowest = min(index for index, _ in found)
+        solution.fairness_level = levels[lowest]
+        solution.stages.append(_merge(f"fairness ({rule}): lowest level", [r for _, r in found], levels[lowest]))
+        for block in blocks:
+            block.require(solution.fairness_level)
     else:
         solution.stages.append(StageResult(f"fairness ({rule}): no benchmarked cells", None, "skipped", None, 0.0))
 
-    shortfall = _shortfall_expression(model, data)
-    stability = _stability_expression(model, data)
-    stages = [("need-weighted shortfall", shortfall)]
-    if stability is not None:
-        stages.append(("change from previous allocation (units)", stability))
-    stages.append(("total cost (pence)", _tie_broken_cost(model, data)))
-    for name, objective in stages:
-        model.problem.setObjective(objective)
-        report = run(model.problem, make_solver(options, mip=True))
-        if not report.has_solution or report.objective is None:
-            if report.state == "infeasible":
-                raise _diagnosed(data)
-            raise SolverFailed(f"stage '{name}': the solver stopped with no solution ({report.state})")
-        solution.stages.append(StageResult(name, report.objective, report.state, report.gap, report.seconds))
-        keep = report.objective + max(ABSOLUTE_TOLERANCE, abs(report.objective) * options.relative_gap)
-        model.problem.addConstraint(objective <= keep, name=f"keep_stage[{len(solution.stages)}]")
+    plans = []
+    for block in blocks:
+        plan = [("need-weighted shortfall", _shortfall_expression(block.model))]
+        stability = _stability_expression(block.model)
+        if stability is not None:
+            plan.append(("change from previous allocation (units)", stability))
+        plan.append(("total cost (pence)", _tie_broken_cost(block.model)))
+        plans.append(plan)
+    for step in range(len(plans[0])):
+        name = plans[0][step][0]
+        per_cell = step == 0 and len(plans[0]) == 2
+        reports = [
+            block.optimise(name, plan[step][1], keep_per_cell=per_cell)
+            for block, plan in zip(blocks, plans, strict=True)
+        ]
+        solution.stages.append(_merge(name, reports, sum(r.objective or 0.0 for r in reports)))
 
-    for key, var in model.units.items():
-        value = var.varValue
-        if value is None or abs(value - round(value)) > 1e-6:
-            raise SolverFailed(f"non-integer units {value} for {key}: refusing to report them")
-        solution.granules[key] = int(round(value))
+    for block in blocks:
+        for key, var in block.model.units.items():
+            value = var.varValue
+            if value is None or abs(value - round(value)) > 1e-6:
+                raise SolverFailed(f"non-integer units {value} for {key}: refusing to report them")
+            solution.granules[key] = int(round(value))
     return solution
 
 
-def _cost_expression(model: AllocationModel) -> pulp.LpAffineExpression:
-    return pulp.LpAffineExpression(
-        {model.units[(s.index, y)]: s.granule_cost for s in model.data.slots for y in model.data.years}
-    )
+def _merge(name: str, reports: list[SolveReport], objective: float) -> StageResult:
+    states = {r.state for r in reports}
+    state = "time_limit_with_solution" if "time_limit_with_solution" in states else "optimal"
+    gap = max((r.gap or 0.0 for r in reports), default=0.0)
+    return StageResult(name, objective, state, gap, sum(r.seconds for r in reports))
 
 
-def _tie_broken_cost(model: AllocationModel, data: AllocationData) -> pulp.LpAffineExpression:
+def _tie_broken_cost(model: AllocationModel) -> pulp.LpAffineExpression:
     """Least cost; among equal-cost choices, prefer areas with higher need (a tiny nudge)."""
-    ranks = {a: i for i, a in enumerate(sorted({s.area for s in data.slots}, key=lambda a: -_need(data, a)))}
+    data = model.data
+    need = {s.area: s.need for s in data.slots}
+    ranks = {a: i for i, a in enumerate(sorted(need, key=lambda a: (-need[a], a)))}
     return pulp.LpAffineExpression(
         {
             model.units[(s.index, y)]: s.granule_cost * (1 + 1e-7 * ranks[s.area])
@@ -151,37 +227,46 @@ def _tie_broken_cost(model: AllocationModel, data: AllocationData) -> pulp.LpAff
     )
 
 
-def _need(data: AllocationData, area: str) -> float:
-    return next(s.need for s in data.slots if s.area == area)
-
-
-def _shortfall_expression(model: AllocationModel, data: AllocationData) -> pulp.LpAffineExpression:
+def _shortfall_expression(model: AllocationModel) -> pulp.LpAffineExpression:
     """Need-weighted shortfall in units: sum of need index × units still below benchmark."""
     terms: dict[pulp.LpVariable, float] = {}
-    for slot in data.slots:
-        if not slot.benchmarked:
+    for slot in model.data.slots:
+        gap = slot.target - slot.existing
+        if not slot.benchmarked or gap <= 0:
             continue
-        for year in data.years:
-            gap = slot.target - slot.existing
-            if gap <= 0:
-                continue
-            short = model.problem.add_variable(f"shortfall[{slot.area}][{slot.service}][{year}]", lowBound=0)
-            row = pulp.LpAffineExpression({short: 1, model.units[(slot.index, year)]: float(slot.granule_units)})
-            model.problem.addConstraint(row >= gap, name=f"shortfall_def[{slot.area}][{slot.service}][{year}]")
+        for year in model.data.years:
+            where = f"[{slot.area}][{slot.service}][{year}]"
+            short = model.problem.add_variable(f"shortfall{where}", lowBound=0)
+            units = model.units[(slot.index, year)]
+            g = float(slot.granule_units)
+            row = pulp.LpAffineExpression({short: 1, units: g})
+            model.problem.addConstraint(row >= gap, name=f"shortfall_def{where}")
+            # The last granule closes only the remainder of the gap, yet costs a whole granule.
+            # This cut makes each cell's shortfall the convex hull of its integer points, so the
+            # LP bound is tight and the MIP only has to settle the pots' budget rows.
+            whole = math.floor(gap / g + fairness.EPSILON)
+            remainder = gap - g * whole
+            if remainder > fairness.EPSILON:
+                hull = pulp.LpAffineExpression({short: 1, units: remainder})
+                model.problem.addConstraint(
+                    hull >= remainder * (whole + 1), name=f"shortfall_hull{where}"
+                )
             terms[short] = slot.need
     return pulp.LpAffineExpression(terms)
 
 
-def _stability_expression(model: AllocationModel, data: AllocationData) -> pulp.LpAffineExpression | None:
-    if not data.scenario.policy.previous_allocation:
+def _stability_expression(model: AllocationModel) -> pulp.LpAffineExpression | None:
+    """Units moved away from the previous allocation, summed over cells."""
+    if not model.data.scenario.policy.previous_allocation:
         return None
     terms: dict[pulp.LpVariable, float] = {}
-    for slot in data.slots:
-        for year in data.years:
-            move = model.problem.add_variable(f"change[{slot.area}][{slot.service}][{year}]", lowBound=0)
+    for slot in model.data.slots:
+        for year in model.data.years:
+            where = f"[{slot.area}][{slot.service}][{year}]"
+            move = model.problem.add_variable(f"change{where}", lowBound=0)
             units = model.units[(slot.index, year)]
-            model.problem.addConstraint(move - units >= -slot.previous, name=f"change_up[{slot.area}][{slot.service}][{year}]")
-            model.problem.addConstraint(move + units >= slot.previous, name=f"change_down[{slot.area}][{slot.service}][{year}]")
+            model.problem.addConstraint(move - units >= -slot.previous, name=f"change_up{where}")
+            model.problem.addConstraint(move + units >= slot.previous, name=f"change_down{where}")
             terms[move] = float(slot.granule_units)
     return pulp.LpAffineExpression(terms)
 

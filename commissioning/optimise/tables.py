@@ -109,8 +109,12 @@ def coverage_table(
     for area, service, target, existing in data.unfundable:
         for year in data.years:
             covered = existing >= target - TOLERANCE
-            reason = "at or above benchmark" if covered else f"no pot may fund {service} in this area"
-            rows.append(_coverage_row(year, area, names[area], service, target, existing, 0.0, 0, reason))
+            reason = (
+                "at or above benchmark" if covered else f"no pot may fund {service} in this area"
+            )
+            rows.append(
+                _coverage_row(year, area, names[area], service, target, existing, 0.0, 0, reason)
+            )
     return conform("coverage", pl.DataFrame(rows, schema=COVERAGE_SCHEMA))
 
 
