@@ -64,7 +64,10 @@ def report(run: RunResult) -> str:
             f"{r['year']:<9}{r['service']:<24}{r['target']:>8.1f}{r['existing']:>10.1f}"
             f"{r['funded']:>8.1f}{r['shortfall']:>11.1f}{r['below']:>7} of {r['areas']:<3}"
         )
-    lines += ["", f"{'year':<9}{'pot':<16}{'budget':>14}{'committed':>14}{'allocated':>14}{'unspent':>14}"]
+    lines += [
+        "",
+        f"{'year':<9}{'pot':<16}{'budget':>14}{'committed':>14}{'allocated':>14}{'unspent':>14}",
+    ]
     for r in run.table("pots").iter_rows(named=True):
         lines.append(
             f"{r['year']:<9}{r['pot']:<16}{pounds(r['budget_pence']):>14}"

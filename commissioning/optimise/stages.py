@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, replace
 import pulp
 
 from commissioning.errors import InfeasibleScenario, SolverFailed
-from commissioning.optimise import fairness
+from commissioning.optimise import fairness, level_check
 from commissioning.optimise.data import AllocationData, Slot
 from commissioning.optimise.diagnose import diagnose
 from commissioning.optimise.model import AllocationModel
@@ -79,15 +79,35 @@ class BlockSolver:
 
     def require(self, level: float | None) -> bool:
         """Set each cell's fewest granules for `level`; False if a cap makes it impossible."""
+        granules = self.requirement(level)
+        if granules is None:
+            return False
+        for index, need in granules.items():
+            for year in self.data.years:
+                self.model.units[(index, year)].lowBound = need
+        return True
+
+    def affordable(self, level: float) -> bool:
+        """Binary-search step: can the money and rules reach `level` (LP relaxation)?"""
+        if level_check.applies(self.data):
+            granules = self.requirement(level)
+            if granules is None:
+                return False
+            self.solution.lp_checks += 1
+            return level_check.money_allows(self.data, granules)
+        return self.feasible(level, mip=False) is not None
+
+    def requirement(self, level: float | None) -> dict[int, int] | None:
+        """Fewest granules per slot for `level`, or None if a cap makes it impossible."""
+        granules = {}
         for slot in self.data.slots:
             need = slot.floor
             if level is not None and slot in self.scored:
                 need = max(need, fairness.granules_needed(slot, level, self.rule, self.scale))
             if slot.cap is not None and need > slot.cap:
-                return False
-            for year in self.data.years:
-                self.model.units[(slot.index, year)].lowBound = need
-        return True
+                return None
+            granules[slot.index] = need
+        return granules
 
     def feasible(self, level: float | None, mip: bool) -> SolveReport | None:
         if not self.require(level):
@@ -107,7 +127,7 @@ class BlockSolver:
         lo, hi = 0, len(levels) - 1
         while lo < hi:
             mid = (lo + hi + 1) // 2
-            if self.feasible(levels[mid], mip=False) is not None:
+            if self.affordable(levels[mid]):
                 lo = mid
             else:
                 hi = mid - 1
