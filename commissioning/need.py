@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import polars as pl
 
 from commissioning.models import Scenario
@@ -52,30 +54,29 @@ def area_table(scenario: Scenario) -> pl.DataFrame:
 
 
 def benchmark_targets(scenario: Scenario) -> pl.DataFrame:
-    """Target units for every area × benchmarked service: basis population × units / per."""
-    areas = area_table(scenario)
-    frames = [
-        areas.select(
-            "area_code",
-            "area_name",
-            pl.lit(b.service).alias("service"),
-            pl.lit(b.basis).alias("basis"),
-            pl.col(b.basis).alias("basis_population"),
-            pl.lit(float(b.units)).alias("benchmark_units"),
-            pl.lit(b.per, dtype=pl.Int64).alias("benchmark_per"),
-        )
+    """Target units for every area × benchmarked service: basis population × units / per.
+
+    Each target is worked out exactly (in Decimal) and rounded to float once, so it does not
+    depend on how many other areas there are: polars divides a column by a broadcast scalar by
+    multiplying by its reciprocal, which turned 87,500 × 4 / 100,000 into 3.5000000000000004
+    (one granule too many once rounded up to half FTEs).
+    """
+    rows = [
+        {
+            "area_code": a.code,
+            "area_name": a.name,
+            "service": b.service,
+            "basis": b.basis,
+            "basis_population": basis,
+            "benchmark_units": float(b.units),
+            "benchmark_per": b.per,
+            "target_units": None if basis is None else float(Decimal(basis) * b.units / b.per),
+        }
         for b in scenario.benchmarks
+        for a in scenario.areas
+        for basis in [a.indicators.get(b.basis)]
     ]
-    if not frames:
-        return TARGETS_SCHEMA.to_frame()
-    return (
-        pl.concat(frames)
-        .with_columns(
-            target_units=pl.col("basis_population") * pl.col("benchmark_units") / pl.col("benchmark_per")
-        )
-        .select(TARGETS_SCHEMA.names())
-        .sort("area_code", "service")
-    )
+    return pl.DataFrame(rows, schema=TARGETS_SCHEMA).sort("area_code", "service")
 
 
 def need_index(scenario: Scenario) -> pl.DataFrame:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 from typing import Any
 
@@ -10,11 +12,15 @@ import polars as pl
 from pydantic import ValidationError
 
 from commissioning.errors import Problem, ScenarioError, problems_from
-from commissioning.models import Area, AreaDataSource, Scenario, ScenarioFile
+from commissioning.models import Area, AreaDataSource, AreaTable, Scenario, ScenarioFile
+
+_AREA_CODE = re.compile(r"[EWSN]\d{8}")  # the AreaCode pattern
+# Commas are accepted only as thousands separators ("79,013"), never as a decimal point ("3,5").
+_GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
 def load_scenario(path: str | Path) -> Scenario:
-    """Read, resolve and fully validate a scenario file, or raise ScenarioError with every problem."""
+    """Read, resolve and validate a scenario file, or raise ScenarioError with every problem."""
     path = Path(path)
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
@@ -24,7 +30,11 @@ def load_scenario(path: str | Path) -> Scenario:
         raise ScenarioError([Problem("", f"cannot read {path}: {exc}")]) from None
     except json.JSONDecodeError as exc:
         raise ScenarioError(
-            [Problem("", f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}")]
+            [
+                Problem(
+                    "", f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
+                )
+            ]
         ) from None
     return scenario_from_data(raw, base_dir=path.parent)
 
@@ -41,7 +51,11 @@ def scenario_from_data(raw: Any, base_dir: Path | None = None) -> Scenario:
         assert file.area_data is not None
         if base_dir is None:
             raise ScenarioError(
-                [Problem("area_data", "CSV area tables are only read from files; send areas inline")]
+                [
+                    Problem(
+                        "area_data", "CSV area tables are only read from files; send areas inline"
+                    )
+                ]
             )
         areas = read_areas(file.area_data, base_dir)
     fields = file.model_dump(exclude={"areas", "area_data"})
@@ -54,10 +68,7 @@ def scenario_from_data(raw: Any, base_dir: Path | None = None) -> Scenario:
 def read_areas(source: AreaDataSource, base_dir: Path) -> list[Area]:
     """Join the area tables on area code, keep the included areas, and build Area records."""
     problems: list[Problem] = []
-    names: dict[str, str] = {}
-    groups: dict[str, str] = {}
-    indicators: dict[str, dict[str, float]] = {}
-    order: list[str] = []
+    frames: list[tuple[int, AreaTable, pl.DataFrame]] = []
     for t, table in enumerate(source.tables):
         where = f"area_data.tables[{t}]"
         frame = _read_table(base_dir / table.path, where, problems)
@@ -66,14 +77,49 @@ def read_areas(source: AreaDataSource, base_dir: Path) -> list[Area]:
         for column in (table.code_column, table.name_column):
             if column is not None and column not in frame.columns:
                 problems.append(Problem(f"{where}.path", f"{table.path} has no column {column!r}"))
-        if problems:
-            continue
+        frames.append((t, table, frame))
+    if source.group_column is not None and not any(
+        source.group_column in frame.columns for _, _, frame in frames
+    ):
+        problems.append(
+            Problem("area_data.group_column", f"no table has a column {source.group_column!r}")
+        )
+    if problems:
+        raise ScenarioError(problems)
+
+    names: dict[str, str] = {}
+    groups: dict[str, str] = {}
+    indicators: dict[str, dict[str, float]] = {}
+    order: list[str] = []
+    for t, table, frame in frames:
+        where = f"area_data.tables[{t}].path"
         text_columns = {table.code_column, table.name_column, source.group_column}
+        bad_cells: dict[str, list[tuple[int, str]]] = {}
+        seen: dict[str, int] = {}
         for row_number, row in enumerate(frame.iter_rows(named=True), start=2):
             code = (row[table.code_column] or "").strip()
             if not code:
-                problems.append(Problem(f"{where}.path", f"{table.path} row {row_number}: no area code"))
+                problems.append(Problem(where, f"{table.path} row {row_number}: no area code"))
                 continue
+            if not _AREA_CODE.fullmatch(code):
+                problems.append(
+                    Problem(
+                        where,
+                        f"{table.path} row {row_number}: {code!r} is not an ONS area code "
+                        "like E09000007",
+                    )
+                )
+                continue
+            if code in seen:
+                problems.append(
+                    Problem(
+                        where,
+                        f"{table.path} row {row_number}: area {code} appears twice "
+                        f"(also row {seen[code]})",
+                    )
+                )
+                continue
+            seen[code] = row_number
             if code not in indicators:
                 indicators[code] = {}
                 order.append(code)
@@ -84,16 +130,25 @@ def read_areas(source: AreaDataSource, base_dir: Path) -> list[Area]:
             for column, cell in row.items():
                 if column in text_columns or cell is None or not cell.strip():
                     continue  # blank cells are missing data, never zero
+                text = cell.strip()
                 try:
-                    indicators[code][column] = float(cell.replace(",", ""))
+                    value = float(text.replace(",", "") if _GROUPED.fullmatch(text) else text)
                 except ValueError:
-                    problems.append(
-                        Problem(
-                            f"{where}.path",
-                            f"{table.path} row {row_number} column {column!r}: "
-                            f"{cell!r} is not a number",
-                        )
-                    )
+                    value = math.nan
+                if math.isfinite(value):
+                    indicators[code][column] = value
+                else:
+                    bad_cells.setdefault(column, []).append((row_number, cell))
+        for column, cells in bad_cells.items():
+            row_number, cell = cells[0]
+            more = f" (and {len(cells) - 1} more rows)" if len(cells) > 1 else ""
+            problems.append(
+                Problem(
+                    where,
+                    f"{table.path} row {row_number} column {column!r}: "
+                    f"{cell!r} is not a number{more}",
+                )
+            )
     if problems:
         raise ScenarioError(problems)
 
@@ -107,18 +162,32 @@ def read_areas(source: AreaDataSource, base_dir: Path) -> list[Area]:
         if (source.include is None or code in source.include) and code not in source.exclude
     ]
     if not chosen:
-        problems.append(Problem("area_data", "no areas left after include/exclude"))
+        include = "all" if source.include is None else f"[{', '.join(source.include)}]"
+        problems.append(
+            Problem(
+                "area_data",
+                f"no areas left after include/exclude: the tables have {len(order)} areas; "
+                f"include={include}; {len(source.exclude)} excluded",
+            )
+        )
+    areas: list[Area] = []
     for code in chosen:
         if code not in names:
             problems.append(Problem("area_data.tables", f"area {code} has no name in any table"))
+            continue
+        try:
+            areas.append(
+                Area(
+                    code=code, name=names[code], group=groups.get(code), indicators=indicators[code]
+                )
+            )
+        except ValidationError as exc:
+            problems += [
+                Problem("area_data.tables", f"area {code}: {p}") for p in problems_from(exc)
+            ]
     if problems:
         raise ScenarioError(problems)
-    try:
-        return [
-            Area(code=c, name=names[c], group=groups.get(c), indicators=indicators[c]) for c in chosen
-        ]
-    except ValidationError as exc:
-        raise ScenarioError(problems_from(exc)) from None
+    return areas
 
 
 def _read_table(path: Path, where: str, problems: list[Problem]) -> pl.DataFrame | None:
@@ -133,8 +202,12 @@ def _read_table(path: Path, where: str, problems: list[Problem]) -> pl.DataFrame
 
 
 def scenario_json(scenario: Scenario | ScenarioFile) -> str:
-    """Canonical JSON text of a scenario (areas inline), suitable for a scenario file."""
-    return scenario.model_dump_json(indent=2, exclude_none=True) + "\n"
+    """Canonical JSON text of a scenario (areas inline), suitable for a scenario file.
+
+    Nulls are kept: dropping them would turn an explicit None back into a non-None default
+    (e.g. AreaTable.name_column) when the file is read again.
+    """
+    return scenario.model_dump_json(indent=2) + "\n"
 
 
 def save_scenario(scenario: Scenario, path: str | Path) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from commissioning.models.base import AreaCode, FinancialYear, Identifier, Pence, Record, Units
+from commissioning.models.base import AreaCode, Identifier, Pence, Record, Units
 
 FairnessRule = Literal["leximin", "proportional_to_benchmark_cost", "equal_shortfall"]
 Weight = Annotated[Decimal, Field(ge=0, le=10**6, max_digits=12, decimal_places=6)]

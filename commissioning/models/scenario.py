@@ -11,8 +11,18 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from commissioning.models.area import Area
-from commissioning.models.base import FinancialYear, Note, Record, Text, is_well_formed_year, year_start
+from commissioning.models.base import (
+    FinancialYear,
+    Note,
+    Record,
+    Text,
+    is_well_formed_year,
+    year_start,
+)
+from commissioning.models.bids import BidRound
 from commissioning.models.funding import ExistingProvision, FixedCommitment, FundingPot, RingFence
+from commissioning.models.grant_checks import grant_problems
+from commissioning.models.grants import FormulaGrant, FundSplit
 from commissioning.models.policy import Policy
 from commissioning.models.service import Benchmark, Service
 
@@ -32,6 +42,9 @@ class ScenarioCore(Record):
     ring_fences: list[RingFence] = Field(default_factory=list)
     existing_provision: list[ExistingProvision] = Field(default_factory=list)
     policy: Policy = Field(default_factory=Policy)
+    fund_splits: list[FundSplit] = Field(default_factory=list)
+    formula_grants: list[FormulaGrant] = Field(default_factory=list)
+    bid_rounds: list[BidRound] = Field(default_factory=list)
 
 
 class Scenario(ScenarioCore):
@@ -75,9 +88,26 @@ def _duplicates(values: Iterable[str]) -> list[str]:
     return sorted(v for v, n in Counter(values).items() if n > 1)
 
 
-def _known(
-    loc: tuple[str | int, ...], value: str, known: set[str], what: str
-) -> Iterator[Problem]:
+def _repeats(field: str, key: str, values: list[str]) -> Iterator[Problem]:
+    """Each entry whose key was already used, located at the repeat, e.g. services[6].id."""
+    first: dict[str, int] = {}
+    for i, value in enumerate(values):
+        if value in first:
+            yield (
+                (field, i, key),
+                f"duplicate {key} {value!r}: {field}[{first[value]}] already has it",
+                value,
+            )
+        else:
+            first[value] = i
+
+
+def _listed(areas: list[Area], limit: int = 4) -> str:
+    shown = ", ".join(f"{a.code} ({a.name})" for a in areas[:limit])
+    return shown + (f" and {len(areas) - limit} more" if len(areas) > limit else "")
+
+
+def _known(loc: tuple[str | int, ...], value: str, known: set[str], what: str) -> Iterator[Problem]:
     if value not in known:
         sample = ", ".join(sorted(known)[:6]) + (", …" if len(known) > 6 else "")
         yield loc, f"unknown {what} {value!r} (known: {sample})", value
@@ -90,28 +120,29 @@ def _problems(s: Scenario) -> Iterator[Problem]:
     pot_ids = {p.id for p in s.pots}
 
     yield from _year_problems(s)
-    for field, values in (
-        ("areas", [a.code for a in s.areas]),
-        ("services", [sv.id for sv in s.services]),
-        ("pots", [p.id for p in s.pots]),
-        ("commitments", [c.id for c in s.commitments]),
-        ("ring_fences", [r.id for r in s.ring_fences]),
-        ("benchmarks", [b.service for b in s.benchmarks]),
+    for field, key, values in (
+        ("areas", "code", [a.code for a in s.areas]),
+        ("services", "id", [sv.id for sv in s.services]),
+        ("pots", "id", [p.id for p in s.pots]),
+        ("commitments", "id", [c.id for c in s.commitments]),
+        ("ring_fences", "id", [r.id for r in s.ring_fences]),
+        ("benchmarks", "service", [b.service for b in s.benchmarks]),
     ):
-        for dup in _duplicates(values):
-            yield (field,), f"duplicate {dup!r}: each must appear once", dup
+        yield from _repeats(field, key, values)
 
     for i, b in enumerate(s.benchmarks):
         yield from _known(("benchmarks", i, "service"), b.service, service_ids, "service")
+        missing = [a for a in s.areas if a.indicators.get(b.basis) is None]
+        if missing:
+            yield (
+                ("benchmarks", i, "basis"),
+                f"column {b.basis!r} has no value for {len(missing)} of {len(s.areas)} areas: "
+                f"{_listed(missing)}",
+                b.basis,
+            )
         for area in s.areas:
             basis = area.indicators.get(b.basis)
-            if basis is None:
-                yield (
-                    ("benchmarks", i, "basis"),
-                    f"area {area.code} ({area.name}) has no value in column {b.basis!r}",
-                    b.basis,
-                )
-            elif basis <= 0:
+            if basis is not None and basis <= 0:
                 yield (
                     ("benchmarks", i, "basis"),
                     f"area {area.code} ({area.name}) has basis population {basis:g} in "
@@ -122,7 +153,11 @@ def _problems(s: Scenario) -> Iterator[Problem]:
     for i, pot in enumerate(s.pots):
         for j, amount in enumerate(pot.amounts):
             if amount.year not in years:
-                yield ("pots", i, "amounts", j, "year"), f"year {amount.year} is not in financial_years", amount.year
+                yield (
+                    ("pots", i, "amounts", j, "year"),
+                    f"year {amount.year} is not in financial_years",
+                    amount.year,
+                )
         for dup in _duplicates(a.year for a in pot.amounts):
             yield ("pots", i, "amounts"), f"pot {pot.id!r} has two amounts for {dup}", dup
         for j, sid in enumerate(pot.eligible_services or []):
@@ -159,6 +194,7 @@ def _problems(s: Scenario) -> Iterator[Problem]:
         seen.add((e.area, e.service))
 
     yield from _policy_problems(s, area_codes, service_ids)
+    yield from grant_problems(s)
 
 
 def _year_problems(s: Scenario) -> Iterator[Problem]:
@@ -167,9 +203,15 @@ def _year_problems(s: Scenario) -> Iterator[Problem]:
             yield ("financial_years", i), f"{y!r} is not a financial year like 2019/20", y
     for dup in _duplicates(s.financial_years):
         yield ("financial_years",), f"year {dup} appears twice", dup
-    starts = [year_start(y) for y in s.financial_years if is_well_formed_year(y)]
-    if starts and starts != list(range(starts[0], starts[0] + len(starts))):
-        yield ("financial_years",), "years must be consecutive and in order", s.financial_years
+    if not all(is_well_formed_year(y) for y in s.financial_years):
+        return  # consecutiveness means nothing until every year is well formed
+    starts = [year_start(y) for y in s.financial_years]
+    if starts != list(range(starts[0], starts[0] + len(starts))):
+        yield (
+            ("financial_years",),
+            f"years must be consecutive and in order, got {', '.join(s.financial_years)}",
+            s.financial_years,
+        )
 
 
 def _policy_problems(s: Scenario, area_codes: set[str], service_ids: set[str]) -> Iterator[Problem]:
@@ -192,16 +234,30 @@ def _policy_problems(s: Scenario, area_codes: set[str], service_ids: set[str]) -
                     value,
                 )
                 break
+        else:
+            if w.weight > 0 and all(a.indicators[w.indicator] == 0 for a in s.areas):
+                yield (
+                    ("policy", "need_weights", i, "indicator"),
+                    f"{w.indicator!r} is zero in every area, so it cannot share out need; "
+                    "give it weight 0 or choose another indicator",
+                    w.indicator,
+                )
     if sum(w.weight for w in policy.need_weights) <= 0:
         yield ("policy", "need_weights"), "need weights must not all be zero", 0
     for i, p in enumerate(policy.service_priorities):
-        yield from _known(("policy", "service_priorities", i, "service"), p.service, service_ids, "service")
+        yield from _known(
+            ("policy", "service_priorities", i, "service"), p.service, service_ids, "service"
+        )
     for i, lim in enumerate(policy.area_limits):
         yield from _known(("policy", "area_limits", i, "area"), lim.area, area_codes, "area")
         if lim.service is not None:
-            yield from _known(("policy", "area_limits", i, "service"), lim.service, service_ids, "service")
+            yield from _known(
+                ("policy", "area_limits", i, "service"), lim.service, service_ids, "service"
+            )
     for i, prev in enumerate(policy.previous_allocation):
-        yield from _known(("policy", "previous_allocation", i, "area"), prev.area, area_codes, "area")
+        yield from _known(
+            ("policy", "previous_allocation", i, "area"), prev.area, area_codes, "area"
+        )
         yield from _known(
             ("policy", "previous_allocation", i, "service"), prev.service, service_ids, "service"
         )

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from commissioning.models.area import Area
 from commissioning.models.base import AreaCode, Record
@@ -47,5 +48,19 @@ class ScenarioFile(ScenarioCore):
     @model_validator(mode="after")
     def _one_area_source(self) -> ScenarioFile:
         if (self.areas is None) == (self.area_data is None):
-            raise ValueError("give the areas either inline (areas) or as CSV tables (area_data)")
+            given = "both" if self.areas is not None else "neither"
+            raise ValidationError.from_exception_data(
+                "ScenarioFile",
+                [
+                    InitErrorDetails(
+                        type=PydanticCustomError(
+                            "scenario_rule",
+                            "give the areas either inline (areas) or as CSV tables (area_data); "
+                            f"got {given}",
+                        ),
+                        loc=("area_data",),
+                        input=given,
+                    )
+                ],
+            )
         return self

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from commissioning.models.base import Identifier, Note, Pence, Record, Text
+from commissioning.models.base import Identifier, Note, Record, Text
 
 ServiceUnit = Literal["FTE", "bed-space", "contract"]
 
@@ -26,7 +26,8 @@ class Service(Record):
     )
     cost_source: Note = Field(default="", description="Where the unit cost comes from.")
     cost_is_assumption: bool = Field(
-        default=False, description="True when the unit cost is an assumption, not a published figure."
+        default=False,
+        description="True when the unit cost is an assumption, not a published figure.",
     )
 
     @model_validator(mode="after")
@@ -50,7 +51,9 @@ class Benchmark(Record):
 
     service: Identifier
     units: Annotated[Decimal, Field(gt=0, le=10**6, max_digits=12, decimal_places=6)]
-    per: Annotated[int, Field(gt=0, le=10**9)] = Field(description="Population size the rate is per.")
+    per: Annotated[int, Field(gt=0, le=10**9)] = Field(
+        description="Population size the rate is per."
+    )
     basis: Annotated[str, Field(min_length=1, max_length=100)] = Field(
         description="Area indicator column holding the basis population, e.g. female_16_plus."
     )
