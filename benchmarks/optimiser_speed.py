@@ -126,7 +126,8 @@ def main() -> None:
             seconds, proven, gap, level = single_maxmin(scenario, per_pot, args.naive_limit)
             gap_text = f"{gap:.4%}" if gap is not None and gap < 1e10 else "-"
             print(
-                f"| {label} | {name}, fairness stage only | {seconds:.3f} | {proven} | {gap_text} | {level:.4f} |"
+                f"| {label} | {name}, fairness stage only | {seconds:.3f} | {proven} "
+                f"| {gap_text} | {level:.4f} |"
             )
         sys.stdout.flush()
 

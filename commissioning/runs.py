@@ -66,11 +66,11 @@ def report(run: RunResult) -> str:
         )
     lines += [
         "",
-        f"{'year':<9}{'pot':<16}{'budget':>14}{'committed':>14}{'allocated':>14}{'unspent':>14}",
+        f"{'year':<9}{'pot':<24}{'budget':>14}{'committed':>14}{'allocated':>14}{'unspent':>14}",
     ]
     for r in run.table("pots").iter_rows(named=True):
         lines.append(
-            f"{r['year']:<9}{r['pot']:<16}{pounds(r['budget_pence']):>14}"
+            f"{r['year']:<9}{r['pot']:<24}{pounds(r['budget_pence']):>14}"
             f"{pounds(r['committed_pence']):>14}{pounds(r['allocated_pence']):>14}"
             f"{pounds(r['unspent_pence']):>14}"
         )

@@ -69,7 +69,7 @@ def synthetic_scenario(
         for b in benchmark_rows:
             indicators = area["indicators"]
             assert isinstance(indicators, dict)
-            target = indicators[b["basis"]] * int(b["units"]) / 100_000
+            target = indicators[b["basis"]] * int(str(b["units"])) / 100_000
             have = round(target * rng.uniform(0.3, 0.95) * 2) / 2
             existing_rows.append(
                 {"area": area["code"], "service": b["service"], "units": str(have)}
@@ -120,7 +120,10 @@ def synthetic_scenario(
     ]
     return Scenario.model_validate(
         {
-            "name": f"Synthetic {areas} areas × {services} services × {pots} pots × {years} years (seed {seed})",
+            "name": (
+                f"Synthetic {areas} areas × {services} services × {pots} pots × {years} years "
+                f"(seed {seed})"
+            ),
             "financial_years": year_names,
             "areas": area_rows,
             "services": service_rows,

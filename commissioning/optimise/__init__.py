@@ -13,6 +13,7 @@ from commissioning import __version__
 from commissioning.models import Scenario
 from commissioning.need import benchmark_targets, need_index
 from commissioning.optimise.data import build_data
+from commissioning.optimise.funding_rounds import prepare
 from commissioning.optimise.split import split_by_pot
 from commissioning.optimise.stages import solve_stages
 from commissioning.optimise.tables import (
@@ -29,7 +30,8 @@ __all__ = ["solve"]
 def solve(scenario: Scenario) -> RunResult:
     """Solve a validated scenario. Raises InfeasibleScenario (plain words) or SolverFailed."""
     started = time.perf_counter()
-    data = build_data(scenario)
+    prepared = prepare(scenario)
+    data = build_data(prepared.scenario, prepared.bid_provision)
     solution = solve_stages(data)
     payments = split_by_pot(data, solution.granules)
     pots = pots_table(data, payments)
@@ -41,6 +43,10 @@ def solve(scenario: Scenario) -> RunResult:
         "pots": pots,
         "commitments": commitments_table(data),
     }
+    if prepared.grants is not None:
+        tables["grants"] = conform("grants", prepared.grants)
+    if prepared.bids is not None:
+        tables["bids"] = conform("bids", prepared.bids)
     summary = {
         "scenario": scenario.name,
         "scenario_hash": scenario.content_hash(),

@@ -9,10 +9,12 @@ integer variable on the pot dimension.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from functools import cached_property
 
-from commissioning.models import Scenario
+from commissioning.models import ExistingProvision, Scenario
 from commissioning.money import pounds
 from commissioning.need import benchmark_targets, need_index
 
@@ -27,7 +29,7 @@ class Slot:
     granule_cost: int  # pence per granule per year
     unit_cost: int
     target: float  # benchmark target units; 0 when the service has no benchmark
-    existing: float
+    existing: float  # units funded elsewhere in every year
     need: float  # need index of the area (mean 1)
     priority: float
     pots: tuple[str, ...]
@@ -36,6 +38,26 @@ class Slot:
     cap: int | None  # granules, from area limits and the benchmark cap
     cap_rule: str | None
     previous: float  # granules funded in the year before the scenario
+    existing_by_year: tuple[tuple[str, float], ...] = ()  # extra units in some years (bids)
+    benchmark_cap_factor: float | None = None
+
+    @cached_property
+    def _extra(self) -> dict[str, float]:
+        return dict(self.existing_by_year)
+
+    def existing_in(self, year: str) -> float:
+        """Existing units in a year: provision funded elsewhere plus selected bids' units."""
+        return self.existing + self._extra.get(year, 0.0)
+
+    def cap_in(self, year: str) -> int | None:
+        """Most granules the cell may have in a year (the benchmark cap uses that year's
+        existing units)."""
+        extra = self._extra.get(year, 0.0)
+        if not extra or self.benchmark_cap_factor is None:
+            return self.cap
+        room = max(0.0, self.benchmark_cap_factor * self.target - self.existing_in(year))
+        by_factor = math.floor(room / float(self.granule_units) + 1e-9)
+        return by_factor if self.cap is None else min(self.cap, by_factor)
 
     @property
     def benchmarked(self) -> bool:
@@ -63,7 +85,8 @@ class AllocationData:
     scenario: Scenario
     years: tuple[str, ...]
     slots: tuple[Slot, ...]
-    unfundable: tuple[tuple[str, str, float, float], ...]  # area, service, target, existing
+    # area, service, target, existing, extra existing by year
+    unfundable: tuple[tuple[str, str, float, float, tuple[tuple[str, float], ...]], ...]
     classes: tuple[SpendingClass, ...]
     free_budget: dict[tuple[str, str], int]  # (pot, year) -> budget less fixed commitments
     committed: dict[tuple[str, str], int]
@@ -79,7 +102,11 @@ def _granules(units: float | Decimal, granule: Decimal, rounding: str) -> int:
     return int(math.ceil(value) if rounding == "up" else math.floor(value))
 
 
-def build_data(scenario: Scenario) -> AllocationData:
+def build_data(
+    scenario: Scenario, extra_provision: Mapping[str, Sequence[ExistingProvision]] | None = None
+) -> AllocationData:
+    """Slots, classes and budgets of a scenario; `extra_provision` adds units per year (the
+    units of selected bids) to existing provision."""
     policy = scenario.policy
     years = tuple(scenario.financial_years)
     targets = {
@@ -88,6 +115,11 @@ def build_data(scenario: Scenario) -> AllocationData:
     }
     needs = {r["area_code"]: r["need_index"] for r in need_index(scenario).iter_rows(named=True)}
     existing = {(e.area, e.service): float(e.units) for e in scenario.existing_provision}
+    extra: dict[tuple[str, str], dict[str, float]] = {}
+    for year, provisions in (extra_provision or {}).items():
+        for e in provisions:
+            by_year = extra.setdefault((e.area, e.service), {})
+            by_year[year] = by_year.get(year, 0.0) + float(e.units)
     # Normalised so the most important service has weight 1: a lower-priority cell reaches the
     # top fairness level at a coverage equal to its weight, and later stages fill the rest.
     top = max((float(p.weight) for p in policy.service_priorities), default=1.0)
@@ -95,7 +127,7 @@ def build_data(scenario: Scenario) -> AllocationData:
     previous = {(p.area, p.service): p.units for p in policy.previous_allocation}
 
     slots: list[Slot] = []
-    unfundable: list[tuple[str, str, float, float]] = []
+    unfundable: list[tuple[str, str, float, float, tuple[tuple[str, float], ...]]] = []
     for area in scenario.areas:
         for service in scenario.services:
             key = (area.code, service.id)
@@ -103,7 +135,15 @@ def build_data(scenario: Scenario) -> AllocationData:
             target = targets.get(key, 0.0)
             if not pots:
                 if target > 0:
-                    unfundable.append((area.code, service.id, target, existing.get(key, 0.0)))
+                    unfundable.append(
+                        (
+                            area.code,
+                            service.id,
+                            target,
+                            existing.get(key, 0.0),
+                            tuple(sorted(extra.get(key, {}).items())),
+                        )
+                    )
                 continue
             fences = tuple(
                 r.id
@@ -132,6 +172,12 @@ def build_data(scenario: Scenario) -> AllocationData:
                     cap=cap,
                     cap_rule=cap_rule,
                     previous=float(previous.get(key, Decimal(0)) / service.granularity),
+                    existing_by_year=tuple(sorted(extra.get(key, {}).items())),
+                    benchmark_cap_factor=(
+                        None
+                        if policy.cap_at_benchmark_factor is None
+                        else float(policy.cap_at_benchmark_factor)
+                    ),
                 )
             )
 

@@ -1,7 +1,9 @@
 """Explain an infeasible scenario by re-solving with every rule allowed to give way at a price.
 
 The elastic model minimises the total give (in pence; unit floors are priced at their cost), so
-the rules it bends are the fewest and smallest that make the scenario solvable.
+the rules it bends are the fewest and smallest that make the scenario solvable. A unit floor's
+give is priced a little above its cost: when money rules and floors could give way by the same
+amount, the one money rule gives way rather than an arbitrary handful of many floors.
 """
 
 from __future__ import annotations
@@ -9,9 +11,11 @@ from __future__ import annotations
 import pulp
 
 from commissioning.money import pounds
-from commissioning.optimise.model import AllocationModel
 from commissioning.optimise.data import AllocationData
+from commissioning.optimise.model import AllocationModel
 from commissioning.optimise.solver import make_solver, run
+
+FLOOR_PREMIUM = 0.01
 
 
 def diagnose(data: AllocationData) -> tuple[list[str], list[str]]:
@@ -22,7 +26,7 @@ def diagnose(data: AllocationData) -> tuple[list[str], list[str]]:
             slot = next(
                 s for s in data.slots if name.startswith(f"unit_floor[{s.area}][{s.service}]")
             )
-            weights[give] = float(slot.granule_cost)
+            weights[give] = float(slot.granule_cost) * (1 + FLOOR_PREMIUM)
         else:
             weights[give] = 1.0
     model.problem.setObjective(pulp.LpAffineExpression(weights))

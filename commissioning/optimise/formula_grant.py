@@ -43,6 +43,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
+from typing import TypeVar
 
 import polars as pl
 import pulp
@@ -65,6 +66,7 @@ __all__ = [
 ]
 
 _SNAP = 1e-6  # LP values this close to a whole penny are that penny
+_Key = TypeVar("_Key", str, int)
 
 
 # --- fund splits and pots -------------------------------------------------------------------
@@ -116,7 +118,7 @@ def need_shares(areas: Sequence[Area], weights: Sequence[NeedWeight]) -> dict[st
     }
 
 
-def largest_remainder(total: int, shares: Mapping[str, Fraction]) -> dict[str, int]:
+def largest_remainder(total: int, shares: Mapping[_Key, Fraction]) -> dict[_Key, int]:
     """Share `total` pence in proportion to `shares`, exactly, by the largest-remainder rule.
 
     Each key gets the whole part of its quota total × share / Σ shares; the pence left over go one
@@ -175,8 +177,7 @@ def _bounds(
             _Bound(
                 committed,
                 "commitment",
-                f"the {policy.commitment_years}-year commitment of {pounds(committed)} made in "
-                f"{commitment_year}",
+                f"the {policy.commitment_years}-year commitment made in {commitment_year}",
             )
         )
     if policy.max_loss_pct is not None and previous is not None:
@@ -186,7 +187,7 @@ def _bounds(
                 floor,
                 "max_loss",
                 f"the floor of at most {_pct(policy.max_loss_pct)} below last year's "
-                f"{pounds(previous)} ({pounds(floor)})",
+                f"{pounds(previous)}",
             )
         )
     if policy.max_below_target_pct is not None:
@@ -195,8 +196,7 @@ def _bounds(
             _Bound(
                 floor,
                 "max_below_target",
-                f"the rule of at most {_pct(policy.max_below_target_pct)} below its target of "
-                f"{pounds(target)} ({pounds(floor)})",
+                f"at most {_pct(policy.max_below_target_pct)} below its target of {pounds(target)}",
             )
         )
     if policy.min_grant_pence is not None:
@@ -204,7 +204,7 @@ def _bounds(
             _Bound(
                 policy.min_grant_pence,
                 "min_grant",
-                f"the minimum grant of {pounds(policy.min_grant_pence)}",
+                "the minimum grant",
             )
         )
     lower = max(lows, key=lambda b: b.pence) if lows else None  # first listed wins a tie
@@ -214,8 +214,7 @@ def _bounds(
         upper = _Bound(
             cap,
             "max_gain",
-            f"the gains cap of {_pct(policy.max_gain_pct)} above last year's "
-            f"{pounds(previous)} ({pounds(cap)})",
+            f"the gains cap of {_pct(policy.max_gain_pct)} above last year's {pounds(previous)}",
         )
     return _AreaBounds(lower, upper)
 
@@ -241,8 +240,8 @@ def _infeasibilities(
         b = bounds[a.code]
         if b.lower and b.upper and b.lower.pence > b.upper.pence:
             reasons.append(
-                f"{label}: {a.name} ({a.code}) must get at least {pounds(b.lower.pence)} under "
-                f"{b.lower.words}, but at most {pounds(b.upper.pence)} under {b.upper.words}"
+                f"{label}: {a.name} ({a.code}) must get at least {pounds(b.lower.pence)} "
+                f"({b.lower.words}) but at most {pounds(b.upper.pence)} ({b.upper.words})"
             )
     if reasons:
         return reasons
@@ -260,7 +259,8 @@ def _infeasibilities(
             for rule, name in _RULE_NAMES.items():
                 held = [r.pence for r in rules if r is not None and r.rule == rule]
                 if held:
-                    parts.append(f"{name} for {len(held)} areas, {pounds(sum(held))}")
+                    areas_word = "area" if len(held) == 1 else "areas"
+                    parts.append(f"{name} for {len(held)} {areas_word}, {pounds(sum(held))}")
             reasons.append(
                 f"{label}: the areas' floors add up to {pounds(floors)} ({'; '.join(parts)}), "
                 f"more than the pot of {pounds(pot)}"
@@ -327,6 +327,10 @@ def _spread(
 ) -> dict[str, float]:
     """The LP: move areas from their anchors, in one direction, by the same % of target."""
     residual = pot - sum(anchors.values())
+    # z is measured in pence of the whole pot (an area moves by at most its target share of z),
+    # which keeps the LP well scaled: with z as a fraction of each target the duals are ~1e-9,
+    # below the solvers' optimality tolerances, and they stop early.
+    scale = sum(max(t, 1) for t in targets.values())
     problem = pulp.LpProblem("formula_grant", pulp.LpMinimize)
     z = problem.add_variable("z", lowBound=0)
     grants: dict[str, pulp.LpVariable] = {}
@@ -338,7 +342,7 @@ def _spread(
         else:
             x = problem.add_variable(f"x{n}", lowBound=b.low, upBound=anchor)
             move = pulp.LpAffineExpression({x: -1}, constant=anchor)
-        weight = max(targets[code], 1)  # an area with a zero target moves as if it had 1p
+        weight = max(targets[code], 1) / scale  # a zero target moves as if it were 1p
         problem += move - weight * z <= 0, f"pro_rata_{n}"
         grants[code] = x
     problem += pulp.LpAffineExpression({x: 1 for x in grants.values()}) == pot, "pot"

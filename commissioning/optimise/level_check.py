@@ -23,7 +23,7 @@ def applies(data: AllocationData) -> bool:
     )
 
 
-def money_allows(data: AllocationData, granules: dict[int, int]) -> bool:
+def money_allows(data: AllocationData, granules: dict[tuple[int, str], int]) -> bool:
     """True when the pots can pay for at least `granules` in every slot, in every year.
 
     Same answer as the LP relaxation of the full model: classes may spend more than they must
@@ -37,19 +37,22 @@ def money_allows(data: AllocationData, granules: dict[int, int]) -> bool:
         for year in data.years
     }
     for cls in data.classes:
-        must = sum(granules[i] * data.slots[i].granule_cost for i in cls.slots)
-        capped = all(data.slots[i].cap is not None for i in cls.slots)
-        room = sum((data.slots[i].cap or 0) * data.slots[i].granule_cost for i in cls.slots)
         for year in data.years:
+            slots = [data.slots[i] for i in cls.slots]
+            must = sum(granules[(s.index, year)] * s.granule_cost for s in slots)
+            caps = [s.cap_in(year) for s in slots]
             paid = pulp.LpAffineExpression({spend[(cls.index, p, year)]: 1 for p in cls.pots})
             problem.addConstraint(paid >= must)
-            if capped:
+            if all(c is not None for c in caps):
+                room = sum((c or 0) * s.granule_cost for c, s in zip(caps, slots, strict=True))
                 problem.addConstraint(paid <= room)
     for pot in data.pot_ids:
         for year in data.years:
             terms = {v: 1 for (k, p, y), v in spend.items() if p == pot and y == year}
             if terms:
-                problem.addConstraint(pulp.LpAffineExpression(terms) <= data.free_budget[(pot, year)])
+                problem.addConstraint(
+                    pulp.LpAffineExpression(terms) <= data.free_budget[(pot, year)]
+                )
     for fence in data.scenario.ring_fences:
         for year in [y for y in fence.years or data.years if y in data.years]:
             terms = {

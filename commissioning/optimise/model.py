@@ -36,7 +36,7 @@ class AllocationModel:
                 self.units[(slot.index, year)] = self.problem.add_variable(
                     f"units[{slot.area}][{slot.service}][{year}]",
                     lowBound=0 if self.elastic else slot.floor,
-                    upBound=slot.cap,
+                    upBound=slot.cap_in(year),
                     cat=pulp.LpInteger,
                 )
         self.spend = {}
@@ -92,7 +92,7 @@ def define_pot_budgets(m: AllocationModel) -> None:
 
 
 def define_pot_eligibility(m: AllocationModel) -> None:
-    """Every funded unit is paid for, in full, only by pots allowed to fund that service and area."""
+    """Every funded unit is paid in full, only by pots allowed to fund that service and area."""
     for cls in m.data.classes:
         for year in m.data.years:
             expr = pulp.LpAffineExpression({m.spend[(cls.index, p, year)]: 1 for p in cls.pots})

@@ -13,6 +13,7 @@ def impossibilities(data: AllocationData) -> list[str]:
         list(_pots_overcommitted(data))
         + list(_fences_unfundable(data))
         + list(_floors_above_caps(data))
+        + list(_floors_unfundable(data))
         + list(_floors_above_money(data))
     )
 
@@ -29,15 +30,11 @@ def _pots_overcommitted(data: AllocationData) -> Iterator[str]:
                 for r in scenario.ring_fences
                 if r.pot == pot.id
             )
-            if committed > budget:
+            if committed + fenced > budget:
+                fence = f" + ring-fence {pounds(fenced)}" if fenced else ""
                 yield (
-                    f"{pot.name} {year}: fixed commitments {pounds(committed)} exceed the pot of "
-                    f"{pounds(budget)}"
-                )
-            elif committed + fenced > budget:
-                yield (
-                    f"{pot.name} {year}: fixed commitments {pounds(committed)} + ring-fence "
-                    f"{pounds(fenced)} exceed the pot of {pounds(budget)}"
+                    f"{pot.name} {year}: fixed commitments {pounds(committed)}{fence} exceed the "
+                    f"pot of {pounds(budget)}"
                 )
 
 
@@ -58,10 +55,32 @@ def _fences_unfundable(data: AllocationData) -> Iterator[str]:
 
 def _floors_above_caps(data: AllocationData) -> Iterator[str]:
     for slot in data.slots:
-        if slot.cap is not None and slot.floor > slot.cap:
+        for year in data.years:
+            cap = slot.cap_in(year)
+            if cap is not None and slot.floor > cap:
+                yield (
+                    f"{slot.area_name} {slot.service} {year}: the floor of "
+                    f"{slot.floor * slot.granule_units} units is above the "
+                    f"{slot.cap_rule or 'benchmark cap'} ({cap * slot.granule_units} units)"
+                )
+                break
+
+
+def _floors_unfundable(data: AllocationData) -> Iterator[str]:
+    """A floor on a service in an area needs a pot that may fund that service there."""
+    scenario = data.scenario
+    fundable = {(s.area, s.service) for s in data.slots}
+    for limit in scenario.policy.area_limits:
+        if limit.service is None or (limit.area, limit.service) in fundable:
+            continue
+        floors = [
+            f"{limit.min_units} units" if limit.min_units else "",
+            f"{pounds(limit.min_pence)} a year" if limit.min_pence else "",
+        ]
+        if any(floors):
             yield (
-                f"{slot.area_name} {slot.service}: the floor of {slot.floor * slot.granule_units} "
-                f"units is above the {slot.cap_rule} ({slot.cap * slot.granule_units} units)"
+                f"{scenario.area(limit.area).name} {limit.service}: no pot may fund it, so the "
+                f"floor of {' and '.join(f for f in floors if f)} cannot be met"
             )
 
 

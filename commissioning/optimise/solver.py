@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
+import highspy
 import pulp
 
 from commissioning.models import SolverOptions
@@ -48,8 +49,25 @@ def quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
+class _HiGHSFromCurrentValues(pulp.HiGHS):
+    """In-process HiGHS that starts from the variables' current values (PuLP's in-process
+    HiGHS has no warm start). A later stage starts from the previous stage's answer, which is
+    feasible for it by construction, so HiGHS has an incumbent before it branches at all."""
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        start = highspy.HighsSolution()
+        start.col_value = [float(v.varValue or 0.0) for v in lp.variables()]
+        start.value_valid = True
+        lp.solverModel.setSolution(start)
+        super().callSolver(lp)
+
+
 def make_solver(
-    options: SolverOptions, *, time_limit: float | None = None, mip: bool = True
+    options: SolverOptions,
+    *,
+    time_limit: float | None = None,
+    mip: bool = True,
+    warm_start: bool = False,
 ) -> pulp.LpSolver:
     limit = options.time_limit_seconds if time_limit is None else time_limit
     if options.solver == "cbc":
@@ -59,8 +77,10 @@ def make_solver(
             gapRel=options.relative_gap,
             threads=options.threads,
             mip=mip,
+            warmStart=warm_start,
         )
-    return pulp.HiGHS(
+    highs = _HiGHSFromCurrentValues if warm_start else pulp.HiGHS
+    return highs(
         msg=False, timeLimit=limit, gapRel=options.relative_gap, threads=options.threads, mip=mip
     )
 

@@ -74,7 +74,7 @@ def split_by_pot(data: AllocationData, granules: dict[tuple[int, str], int]) -> 
             )
         for cls in data.classes:
             if totals[cls.index] > 0:
-                pot_money = {p: int(round(money[(cls.index, p)].varValue or 0)) for p in cls.pots}
+                pot_money = {p: round(money[(cls.index, p)].varValue or 0) for p in cls.pots}
                 payments.extend(_pour(data, cls.slots, granules, year, pot_money))
     return payments
 
@@ -88,18 +88,19 @@ def _pour(
 ) -> list[Payment]:
     """Fill the class's cells, in (area, service) order, from its pots in the scenario's order."""
     payments: list[Payment] = []
-    pots = [[p, m] for p, m in pot_money.items() if m > 0]
+    queue = [(p, m) for p, m in pot_money.items() if m > 0]
     cells = sorted(slot_indices, key=lambda i: (data.slots[i].area, data.slots[i].service))
     for i in cells:
         due = granules[(i, year)] * data.slots[i].granule_cost
         while due > 0:
-            if not pots:
+            if not queue:
                 raise SolverFailed(f"{year}: pot money ran out while paying {data.slots[i].area}")
-            pot, left = pots[0]
-            paid = min(due, int(left))
-            payments.append((year, i, str(pot), paid))
+            pot, left = queue[0]
+            paid = min(due, left)
+            payments.append((year, i, pot, paid))
             due -= paid
-            pots[0][1] = int(left) - paid
-            if pots[0][1] == 0:
-                pots.pop(0)
+            if left == paid:
+                queue.pop(0)
+            else:
+                queue[0] = (pot, left - paid)
     return payments

@@ -17,7 +17,7 @@ import pulp
 
 from commissioning.errors import InfeasibleScenario, SolverFailed
 from commissioning.optimise import fairness, level_check
-from commissioning.optimise.data import AllocationData, Slot
+from commissioning.optimise.data import AllocationData
 from commissioning.optimise.diagnose import diagnose
 from commissioning.optimise.model import AllocationModel
 from commissioning.optimise.prechecks import impossibilities
@@ -65,12 +65,18 @@ def year_blocks(data: AllocationData) -> list[tuple[str, ...]]:
 class BlockSolver:
     """One block of years: its model, and the fewest-granule requirements of a fairness level."""
 
-    def __init__(self, data: AllocationData, scored: list[Slot], scale: float, solution: Solution):
+    def __init__(
+        self,
+        data: AllocationData,
+        scored: list[fairness.ScoredCell],
+        scale: float,
+        solution: Solution,
+    ):
         self.data = data
         self.options = data.scenario.policy.solver
         self.rule = data.scenario.policy.fairness_rule
         self.model = AllocationModel(data)
-        self.scored = set(scored)
+        self.scored = {(slot.index, year) for slot, year in scored}
         self.scale = scale
         self.solution = solution
         self.cost = pulp.LpAffineExpression(
@@ -82,9 +88,8 @@ class BlockSolver:
         granules = self.requirement(level)
         if granules is None:
             return False
-        for index, need in granules.items():
-            for year in self.data.years:
-                self.model.units[(index, year)].lowBound = need
+        for cell, need in granules.items():
+            self.model.units[cell].lowBound = need
         return True
 
     def affordable(self, level: float) -> bool:
@@ -97,16 +102,21 @@ class BlockSolver:
             return level_check.money_allows(self.data, granules)
         return self.feasible(level, mip=False) is not None
 
-    def requirement(self, level: float | None) -> dict[int, int] | None:
-        """Fewest granules per slot for `level`, or None if a cap makes it impossible."""
+    def requirement(self, level: float | None) -> dict[tuple[int, str], int] | None:
+        """Fewest granules per cell for `level`, or None if a cap makes it impossible."""
         granules = {}
         for slot in self.data.slots:
-            need = slot.floor
-            if level is not None and slot in self.scored:
-                need = max(need, fairness.granules_needed(slot, level, self.rule, self.scale))
-            if slot.cap is not None and need > slot.cap:
-                return None
-            granules[slot.index] = need
+            for year in self.data.years:
+                need = slot.floor
+                if level is not None and (slot.index, year) in self.scored:
+                    need = max(
+                        need,
+                        fairness.granules_needed(slot, year, level, self.rule, self.scale),
+                    )
+                cap = slot.cap_in(year)
+                if cap is not None and need > cap:
+                    return None
+                granules[(slot.index, year)] = need
         return granules
 
     def feasible(self, level: float | None, mip: bool) -> SolveReport | None:
@@ -139,41 +149,28 @@ class BlockSolver:
             raise _diagnosed(self.data)
         return lo, report
 
-    def optimise(
-        self, name: str, objective: pulp.LpAffineExpression, keep_per_cell: bool = False
-    ) -> SolveReport:
+    def optimise(self, name: str, objective: pulp.LpAffineExpression) -> SolveReport:
         """Optimise one later stage, then keep its optimum for the stages after it.
 
-        The optimum is kept either as a bound on the stage objective (within relative_gap), or,
-        for the shortfall stage when no stability stage follows, cell by cell: no cell may end
-        further below benchmark than this stage left it. The per-cell form keeps the same
-        shortfall and turns the cost stage into an easy problem.
+        The optimum is kept as a bound on the stage objective (within relative_gap). Keeping it
+        cell by cell instead (no cell further below benchmark than this stage left it) would tie
+        the later stages to this stage's particular choice among equally good allocations, so
+        the cost stage could miss a cheaper one with the same need-weighted shortfall.
         """
         self.model.problem.setObjective(objective)
-        report = run(self.model.problem, make_solver(self.options, mip=True))
+        # Every stage after the first starts from the previous stage's answer (feasible here).
+        report = run(self.model.problem, make_solver(self.options, mip=True, warm_start=True))
         if not report.has_solution or report.objective is None:
             if report.state == "infeasible":
                 raise _diagnosed(self.data)
-            raise SolverFailed(f"stage '{name}': the solver stopped with no solution ({report.state})")
-        if keep_per_cell:
-            self._keep_cell_shortfalls()
-        else:
-            keep = report.objective + max(
-                ABSOLUTE_TOLERANCE, abs(report.objective) * self.options.relative_gap
+            raise SolverFailed(
+                f"stage '{name}': the solver stopped with no solution ({report.state})"
             )
-            self.model.problem.addConstraint(objective <= keep, name=f"keep[{name}]")
+        keep = report.objective + max(
+            ABSOLUTE_TOLERANCE, abs(report.objective) * self.options.relative_gap
+        )
+        self.model.problem.addConstraint(objective <= keep, name=f"keep[{name}]")
         return report
-
-    def _keep_cell_shortfalls(self) -> None:
-        for slot in self.data.slots:
-            gap = slot.target - slot.existing
-            if not slot.benchmarked or gap <= 0:
-                continue
-            enough = math.ceil(gap / float(slot.granule_units) - fairness.EPSILON)
-            for year in self.data.years:
-                var = self.model.units[(slot.index, year)]
-                reached = int(round(var.varValue or 0))
-                var.lowBound = max(var.lowBound or 0, min(reached, enough))
 
 
 def solve_stages(data: AllocationData) -> Solution:
@@ -181,10 +178,12 @@ def solve_stages(data: AllocationData) -> Solution:
     if reasons:
         raise InfeasibleScenario(reasons)
     rule = data.scenario.policy.fairness_rule
-    scored = fairness.scored_slots(data.slots, rule)
-    scale = fairness.shortfall_scale(data.slots)
+    scored = fairness.scored_cells(data.slots, data.years, rule)
+    scale = fairness.shortfall_scale(scored)
     solution = Solution(granules={}, fairness_level=None)
-    blocks = [BlockSolver(replace(data, years=b), scored, scale, solution) for b in year_blocks(data)]
+    blocks = [
+        BlockSolver(replace(data, years=b), scored, scale, solution) for b in year_blocks(data)
+    ]
 
     for block in blocks:
         if block.feasible(0.0 if scored else None, mip=False) is None:
@@ -194,11 +193,15 @@ def solve_stages(data: AllocationData) -> Solution:
         found = [block.best_level(levels) for block in blocks]
         lowest = min(index for index, _ in found)
         solution.fairness_level = levels[lowest]
-        solution.stages.append(_merge(f"fairness ({rule}): lowest level", [r for _, r in found], levels[lowest]))
+        solution.stages.append(
+            _merge(f"fairness ({rule}): lowest level", [r for _, r in found], levels[lowest])
+        )
         for block in blocks:
             block.require(solution.fairness_level)
     else:
-        solution.stages.append(StageResult(f"fairness ({rule}): no benchmarked cells", None, "skipped", None, 0.0))
+        solution.stages.append(
+            StageResult(f"fairness ({rule}): no benchmarked cells", None, "skipped", None, 0.0)
+        )
 
     plans = []
     for block in blocks:
@@ -210,10 +213,8 @@ def solve_stages(data: AllocationData) -> Solution:
         plans.append(plan)
     for step in range(len(plans[0])):
         name = plans[0][step][0]
-        per_cell = step == 0 and len(plans[0]) == 2
         reports = [
-            block.optimise(name, plan[step][1], keep_per_cell=per_cell)
-            for block, plan in zip(blocks, plans, strict=True)
+            block.optimise(name, plan[step][1]) for block, plan in zip(blocks, plans, strict=True)
         ]
         solution.stages.append(_merge(name, reports, sum(r.objective or 0.0 for r in reports)))
 
@@ -222,7 +223,7 @@ def solve_stages(data: AllocationData) -> Solution:
             value = var.varValue
             if value is None or abs(value - round(value)) > 1e-6:
                 raise SolverFailed(f"non-integer units {value} for {key}: refusing to report them")
-            solution.granules[key] = int(round(value))
+            solution.granules[key] = round(value)
     return solution
 
 
@@ -251,10 +252,10 @@ def _shortfall_expression(model: AllocationModel) -> pulp.LpAffineExpression:
     """Need-weighted shortfall in units: sum of need index × units still below benchmark."""
     terms: dict[pulp.LpVariable, float] = {}
     for slot in model.data.slots:
-        gap = slot.target - slot.existing
-        if not slot.benchmarked or gap <= 0:
-            continue
         for year in model.data.years:
+            gap = fairness.gap(slot, year)
+            if not slot.benchmarked or gap <= 0:
+                continue
             where = f"[{slot.area}][{slot.service}][{year}]"
             short = model.problem.add_variable(f"shortfall{where}", lowBound=0)
             units = model.units[(slot.index, year)]
@@ -271,6 +272,10 @@ def _shortfall_expression(model: AllocationModel) -> pulp.LpAffineExpression:
                 model.problem.addConstraint(
                     hull >= remainder * (whole + 1), name=f"shortfall_hull{where}"
                 )
+            # Start from the shortfall the current units leave, so the warm start is feasible.
+            funded = g * (units.varValue or 0.0)
+            hull_floor = remainder * (whole + 1 - (units.varValue or 0.0))
+            short.varValue = max(0.0, gap - funded, hull_floor)
             terms[short] = slot.need
     return pulp.LpAffineExpression(terms)
 
@@ -287,10 +292,13 @@ def _stability_expression(model: AllocationModel) -> pulp.LpAffineExpression | N
             units = model.units[(slot.index, year)]
             model.problem.addConstraint(move - units >= -slot.previous, name=f"change_up{where}")
             model.problem.addConstraint(move + units >= slot.previous, name=f"change_down{where}")
+            move.varValue = abs((units.varValue or 0.0) - slot.previous)
             terms[move] = float(slot.granule_units)
     return pulp.LpAffineExpression(terms)
 
 
 def _diagnosed(data: AllocationData) -> InfeasibleScenario:
     reasons, gave_way = diagnose(data)
-    return InfeasibleScenario(reasons or ["the rules conflict (see what had to give way)"], gave_way)
+    return InfeasibleScenario(
+        reasons or ["the rules conflict (see what had to give way)"], gave_way
+    )

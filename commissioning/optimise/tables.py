@@ -39,8 +39,8 @@ def allocations_table(data: AllocationData, payments: list[Payment]) -> pl.DataF
 
 def pots_table(data: AllocationData, payments: list[Payment]) -> pl.DataFrame:
     spent: dict[tuple[str, str], int] = defaultdict(int)
-    for year, _, pot, pence in payments:
-        spent[(pot, year)] += pence
+    for year, _, pot_id, pence in payments:
+        spent[(pot_id, year)] += pence
     rows = []
     for pot in data.scenario.pots:
         for year in data.years:
@@ -99,15 +99,16 @@ def coverage_table(
                     slot.area_name,
                     slot.service,
                     slot.target,
-                    slot.existing,
+                    slot.existing_in(year),
                     funded,
                     n * slot.granule_cost,
                     _explain(data, slot, year, n, funded, unspent, area_totals),
                 )
             )
     names = {a.code: a.name for a in data.scenario.areas}
-    for area, service, target, existing in data.unfundable:
+    for area, service, target, base, extra in data.unfundable:
         for year in data.years:
+            existing = base + dict(extra).get(year, 0.0)
             covered = existing >= target - TOLERANCE
             reason = (
                 "at or above benchmark" if covered else f"no pot may fund {service} in this area"
@@ -158,9 +159,10 @@ def _explain(
     """Why a cell sits where it does, in words: money, or the rule that holds it."""
     if not slot.benchmarked:
         return "not benchmarked; funded to meet a ring-fence or floor"
-    if slot.existing + funded >= slot.target - TOLERANCE:
+    if slot.existing_in(year) + funded >= slot.target - TOLERANCE:
         return "at or above benchmark"
-    if slot.cap is not None and n >= slot.cap:
+    cap = slot.cap_in(year)
+    if cap is not None and n >= cap:
         return f"held by the {slot.cap_rule}"
     left = sum(max(0, unspent[(p, year)]) for p in slot.pots)
     if left < slot.granule_cost:
@@ -170,9 +172,13 @@ def _explain(
         )
     policy = data.scenario.policy
     for limit in policy.area_limits:
-        if limit.area == slot.area and limit.service is None and limit.max_pence is not None:
-            if area_totals[(slot.area, year)] + slot.granule_cost > limit.max_pence:
-                return f"held by the area cap of {pounds(limit.max_pence)} a year"
+        if (
+            limit.area == slot.area
+            and limit.service is None
+            and limit.max_pence is not None
+            and area_totals[(slot.area, year)] + slot.granule_cost > limit.max_pence
+        ):
+            return f"held by the area cap of {pounds(limit.max_pence)} a year"
     if policy.max_change_pct is not None and any(
         s.previous > 0 for s in data.slots if s.area == slot.area
     ):
