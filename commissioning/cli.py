@@ -43,6 +43,17 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
+def _export(args: argparse.Namespace) -> int:
+    from commissioning.excel import UnknownAreaError, export_workbook
+
+    try:
+        path = export_workbook(args.run_dir, args.out, args.borough)
+    except UnknownAreaError as exc:
+        raise CliError(str(exc)) from None
+    print(f"workbook written to {path}")
+    return 0
+
+
 def _schema(args: argparse.Namespace) -> int:
     print(json.dumps(ScenarioFile.model_json_schema(), indent=2, ensure_ascii=False))
     return 0
@@ -64,6 +75,18 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("scenario", help="scenario JSON file")
     solve.add_argument("--out", required=True, help="output directory (replaced atomically)")
     solve.set_defaults(run=_solve)
+
+    export = commands.add_parser(
+        "export", help="write the London workbook, or one borough's, from a solved run directory"
+    )
+    export.add_argument("run_dir", help="run directory written by `solve`")
+    export.add_argument(
+        "--borough",
+        metavar="AREA_CODE",
+        help="ONS code of one area, e.g. E09000007 (default: the London workbook)",
+    )
+    export.add_argument("--out", required=True, help="workbook file to write (.xlsx)")
+    export.set_defaults(run=_export)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the scenario file")
     schema.set_defaults(run=_schema)
