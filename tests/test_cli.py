@@ -22,6 +22,11 @@ from commissioning.errors import ScenarioError
 from commissioning.models import Scenario
 from commissioning.scenario_io import load_scenario
 
+# Appended duplicates land after the fixture's own records, wherever the fixture grows.
+_LONDON_FILE = json.loads(
+    (Path(__file__).parents[1] / "fixtures/london-2019/scenario.json").read_text(encoding="utf-8")
+)
+
 POP = "london_population_mid2019.csv"
 IMD = "london_imd2019_la_summary.csv"
 
@@ -252,13 +257,13 @@ MALFORMED = [
     Malformed(
         "duplicate-service-id",
         _append_copy("services"),
-        "services[6].id",
+        f"services[{len(_LONDON_FILE['services'])}].id",
         ("duplicate", "'idva'", "services[0]"),
     ),
     Malformed(
         "duplicate-pot-id",
         _append_copy("pots", 1),
-        "pots[3].id",
+        f"pots[{len(_LONDON_FILE['pots'])}].id",
         ("duplicate", "'victims_fund'", "pots[1]"),
     ),
     Malformed(
