@@ -54,6 +54,13 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _resolve(args: argparse.Namespace) -> int:
+    from commissioning.scenario_io import scenario_json
+
+    sys.stdout.write(scenario_json(load_scenario(args.scenario)))
+    return 0
+
+
 def _schema(args: argparse.Namespace) -> int:
     print(json.dumps(ScenarioFile.model_json_schema(), indent=2, ensure_ascii=False))
     return 0
@@ -88,8 +95,19 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("--out", required=True, help="workbook file to write (.xlsx)")
     export.set_defaults(run=_export)
 
+    resolve = commands.add_parser(
+        "resolve",
+        help="print the scenario with its CSV area data inline (the body the API accepts)",
+    )
+    resolve.add_argument("scenario", help="scenario JSON file")
+    resolve.set_defaults(run=_resolve)
+
     schema = commands.add_parser("schema", help="print the JSON Schema of the scenario file")
     schema.set_defaults(run=_schema)
+
+    from commissioning.api.cli_commands import register
+
+    register(commands)
     return parser
 
 

@@ -1,0 +1,126 @@
+"""The Litestar application: `create_app(settings)` wires store, run queue, guards and docs."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import anyio.to_thread
+from litestar import Litestar, Router
+from litestar.datastructures import State
+from litestar.di import Provide
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from commissioning import __version__
+from commissioning.api.auth import authorise, provide_principal
+from commissioning.api.controllers import (
+    ExportController,
+    ReferenceController,
+    RunController,
+    ScenarioController,
+)
+from commissioning.api.errors import EXCEPTION_HANDLERS
+from commissioning.api.queue import RunQueue
+from commissioning.api.services.reference import reference_scenario
+from commissioning.api.settings import ApiSettings
+from commissioning.errors import ScenarioError
+from commissioning.store import Store, store_at
+
+API_PREFIX = "/api/v1"
+
+DESCRIPTION = """\
+Allocate VAWG funding across London boroughs: store scenarios, solve them in worker processes,
+read the results (JSON or CSV), download workbooks, compare runs and publish the chosen one.
+
+Every call needs an API key in the `X-API-Key` header (`commissioning keys create`). Roles:
+**commissioner** (everything, including drafts), **finance** (every published run, all formats),
+**borough_lead** (published runs, only its own borough's rows and workbook). A missing or
+unknown key is 401, a request outside the key's scope 403. Every error is JSON:
+`{status_code, detail, errors: [{field, message}]}`.
+"""
+
+
+def _state(name: str) -> Provide:
+    def provide(state: State) -> Any:
+        return state[name]
+
+    return Provide(provide, sync_to_thread=False)
+
+
+def _check_reference(settings: ApiSettings) -> None:
+    """Refuse to start without reference data rather than fail on the first request."""
+    try:
+        reference_scenario(settings.reference_scenario)
+    except (OSError, ScenarioError) as exc:
+        raise RuntimeError(
+            f"cannot load the reference scenario {settings.reference_scenario}: {exc}"
+        ) from exc
+
+
+def create_app(settings: ApiSettings | None = None) -> Litestar:
+    settings = settings or ApiSettings()
+    store: Store = store_at(settings.store_path)
+    run_queue = RunQueue(
+        store,
+        workers=settings.workers,
+        queue_size=settings.queue_size,
+        retry_after_seconds=settings.retry_after_seconds,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: Litestar) -> AsyncIterator[None]:
+        # Runs a previous process left queued or running can never finish: mark them failed.
+        await anyio.to_thread.run_sync(store.recover)
+        await anyio.to_thread.run_sync(_check_reference, settings)
+        run_queue.open()
+        try:
+            yield
+        finally:
+            await run_queue.close()
+
+    api = Router(
+        API_PREFIX,
+        route_handlers=[ReferenceController, ScenarioController, RunController, ExportController],
+        guards=[authorise],
+        dependencies={
+            "store": _state("store"),
+            "settings": _state("settings"),
+            "run_queue": _state("run_queue"),
+            "principal": Provide(provide_principal, sync_to_thread=False),
+        },
+        security=[{"ApiKey": []}],
+    )
+    return Litestar(
+        route_handlers=[api],
+        lifespan=[lifespan],
+        state=State({"settings": settings, "store": store, "run_queue": run_queue}),
+        exception_handlers=EXCEPTION_HANDLERS,
+        request_max_body_size=settings.max_body_bytes,
+        openapi_config=OpenAPIConfig(
+            title="commissioning",
+            version=__version__,
+            description=DESCRIPTION,
+            path="/schema",
+            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+            use_handler_docstrings=True,
+            components=Components(
+                security_schemes={
+                    "ApiKey": SecurityScheme(
+                        type="apiKey",
+                        name=settings.api_key_header,
+                        security_scheme_in="header",
+                        description="API key made with `commissioning keys create`.",
+                    )
+                }
+            ),
+        ),
+        debug=settings.debug,
+    )
+
+
+def app_from_env() -> Litestar:
+    """For `uvicorn --factory commissioning.api.app:app_from_env`: settings from the environment."""
+    return create_app(ApiSettings())

@@ -1,0 +1,129 @@
+"""`commissioning serve` and `commissioning keys ...`: wired into the CLI by `register`."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from pathlib import Path
+
+from commissioning.store import ROLES, default_store_path
+
+EXIT_BAD_INPUT = 2
+AREA_CODE = re.compile(r"^[EWSN]\d{8}$")
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Add `serve` and `keys` to the `commissioning` command's subparsers."""
+    store_help = f"SQLite store file (default: $COMMISSIONING_STORE or {default_store_path()})"
+
+    serve = subparsers.add_parser("serve", help="run the HTTP API (uvicorn)")
+    serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
+    serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    serve.add_argument("--store", type=Path, help=store_help)
+    serve.add_argument(
+        "--workers", type=int, help="solver worker processes (default: CPU cores − 1, at least 1)"
+    )
+    serve.add_argument(
+        "--queue-size", type=int, default=8, help="runs that may wait for a worker (default 8)"
+    )
+    serve.add_argument(
+        "--reference-scenario", type=Path, help="scenario file serving /reference (default: London)"
+    )
+    serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
+    serve.set_defaults(run=_serve)
+
+    keys = subparsers.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+
+    create = key_commands.add_parser("create", help="create an API key and print it once")
+    create.add_argument("--role", required=True, choices=ROLES)
+    create.add_argument("--area", help="the borough's ONS code (borough_lead keys only)")
+    create.add_argument("--label", default="", help="who or what the key is for")
+    create.add_argument("--store", type=Path, help=store_help)
+    create.set_defaults(run=_keys_create)
+
+    listing = key_commands.add_parser("list", help="list API keys (never their secrets)")
+    listing.add_argument("--store", type=Path, help=store_help)
+    listing.set_defaults(run=_keys_list)
+
+    revoke = key_commands.add_parser("revoke", help="revoke an API key by its id")
+    revoke.add_argument("key_id", help="the key's id, as printed by `keys create` or `keys list`")
+    revoke.add_argument("--store", type=Path, help=store_help)
+    revoke.set_defaults(run=_keys_revoke)
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return EXIT_BAD_INPUT
+
+
+def _serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from commissioning.api.app import create_app
+    from commissioning.api.settings import (
+        ApiSettings,
+        default_reference_scenario,
+        default_workers,
+    )
+
+    if not 0 < args.port < 65536:
+        return _fail(f"--port {args.port} is not a port number")
+    if args.workers is not None and args.workers < 1:
+        return _fail("--workers must be at least 1")
+    if args.queue_size < 0:
+        return _fail("--queue-size must not be negative")
+    settings = ApiSettings(
+        store_path=args.store or default_store_path(),
+        workers=args.workers or default_workers(),
+        queue_size=args.queue_size,
+        reference_scenario=args.reference_scenario or default_reference_scenario(),
+    )
+    print(
+        f"commissioning API on http://{args.host}:{args.port}/api/v1 "
+        f"(docs: /schema; store: {settings.store_path}; solver workers: {settings.workers})",
+        file=sys.stderr,
+    )
+    # One server process: runs are solved by its worker-process pool, not by more servers.
+    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    return 0
+
+
+def _keys_create(args: argparse.Namespace) -> int:
+    from commissioning.store import open_store
+
+    if args.role == "borough_lead":
+        if not args.area:
+            return _fail("a borough_lead key needs --area, the borough's ONS code (e.g. E09000007)")
+        if not AREA_CODE.match(args.area):
+            return _fail(f"--area {args.area!r} is not an ONS area code like E09000007")
+    elif args.area:
+        return _fail(f"--area is only for borough_lead keys, not {args.role}")
+    store = open_store(args.store)
+    key, secret = store.create_key(args.role, args.area, args.label)
+    scope = f" for {key.area_code}" if key.area_code else ""
+    print(f"created {key.role} key {key.id}{scope}; it is shown only now:", file=sys.stderr)
+    print(secret)
+    return 0
+
+
+def _keys_list(args: argparse.Namespace) -> int:
+    from commissioning.store import open_store
+
+    for key in open_store(args.store).list_keys():
+        state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        print(
+            f"{key.id}  {key.role:<12} {key.area_code or '-':<10} {state:<32} "
+            f"{key.created_at}  {key.label}".rstrip()
+        )
+    return 0
+
+
+def _keys_revoke(args: argparse.Namespace) -> int:
+    from commissioning.store import open_store
+
+    if not open_store(args.store).revoke_key(args.key_id):
+        return _fail(f"no active key {args.key_id}")
+    print(f"revoked {args.key_id}")
+    return 0

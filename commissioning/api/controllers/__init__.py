@@ -1,0 +1,8 @@
+"""HTTP controllers, one per domain; each handler is a thin call into the services."""
+
+from commissioning.api.controllers.exports import ExportController
+from commissioning.api.controllers.reference import ReferenceController
+from commissioning.api.controllers.runs import RunController
+from commissioning.api.controllers.scenarios import ScenarioController
+
+__all__ = ["ExportController", "ReferenceController", "RunController", "ScenarioController"]

@@ -1,0 +1,234 @@
+"""Runs: create, solve (in a worker process), read results, compare and publish."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+import polars as pl
+
+from commissioning.api.services.access import (
+    Conflict,
+    NotFound,
+    Principal,
+    require,
+    scope_table,
+    table_visible,
+    visible_run,
+)
+from commissioning.errors import ScenarioError
+from commissioning.results import TABLE_SCHEMAS, RunResult
+from commissioning.scenario_io import scenario_from_data
+from commissioning.store import RunRecord, RunStatus, Store
+from commissioning.store.interface import INTERRUPTED_REASON
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = INTERRUPTED_REASON
+
+
+# -- lifecycle ------------------------------------------------------------------------------
+
+
+def create_run(store: Store, principal: Principal, scenario_id: str) -> RunRecord:
+    """A queued run of a stored scenario (the caller then hands its id to a worker)."""
+    require(principal, "commissioner")
+    if store.get_scenario(scenario_id) is None:
+        raise NotFound(f"no scenario {scenario_id}", field="scenario_id")
+    return store.add_run(scenario_id, principal.key_id)
+
+
+def execute_run(store: Store, run_id: str) -> dict[str, Any]:
+    """Solve one queued run and record the outcome. Runs in a worker process (module level).
+
+    The run directory is written completely (atomic rename) before the row says succeeded; any
+    exception marks the run failed, or infeasible when the solver says so, with its message.
+    """
+    if not store.mark_running(run_id):
+        return {"run_id": run_id, "status": "skipped"}
+    try:
+        run = store.get_run(run_id)
+        stored = store.get_scenario(run.scenario_id) if run else None
+        if stored is None:
+            raise RuntimeError(f"run {run_id} has no stored scenario")
+        scenario = scenario_from_data(json.loads(stored.body))
+        from commissioning.optimise import solve
+
+        result = solve(scenario)
+        result.write(store.run_dir(run_id))
+        summary = json.loads(json.dumps(result.summary, default=str))
+    except Exception as exc:
+        status: RunStatus = "infeasible" if "Infeasible" in type(exc).__name__ else "failed"
+        if isinstance(exc, ScenarioError):
+            reason = "; ".join(str(p) for p in exc.problems)
+        else:
+            reason = str(exc).strip() or type(exc).__name__
+        if status == "failed" and not isinstance(exc, ScenarioError):
+            log.exception("run %s failed", run_id)
+        store.finish_run(run_id, status, reason=reason)
+        return {"run_id": run_id, "status": status, "reason": reason}
+    if not store.finish_run(run_id, "succeeded", summary=summary):
+        return {"run_id": run_id, "status": "superseded"}  # failed at restart meanwhile
+    return {"run_id": run_id, "status": "succeeded"}
+
+
+def run_now(store: Store, principal: Principal, scenario_id: str) -> RunRecord:
+    """Create and solve a run in this process (the CLI and library; the API uses workers)."""
+    run = create_run(store, principal, scenario_id)
+    execute_run(store, run.id)
+    finished = store.get_run(run.id)
+    assert finished is not None
+    return finished
+
+
+def get_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
+    return visible_run(store, principal, run_id)
+
+
+def list_runs(
+    store: Store,
+    principal: Principal,
+    scenario_id: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[RunRecord]:
+    """Commissioners see every run; everyone else only published runs."""
+    return store.list_runs(
+        published_only=not principal.is_commissioner,
+        scenario_id=scenario_id,
+        limit=limit,
+        offset=offset,
+    )
+
+
+def publish_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
+    """Publish a succeeded run to finance and borough leads (publishing twice is harmless)."""
+    require(principal, "commissioner")
+    run = visible_run(store, principal, run_id)
+    _require_succeeded(run)
+    published = store.publish_run(run_id, principal.key_id)
+    if published is None:  # pragma: no cover - status changed between the two reads
+        raise Conflict(f"run {run_id} cannot be published", field="run_id")
+    return published
+
+
+# -- results --------------------------------------------------------------------------------
+
+
+def _require_succeeded(run: RunRecord) -> None:
+    if run.status in ("queued", "running"):
+        raise Conflict(f"run {run.id} is {run.status}; poll it until it has finished", "run_id")
+    if run.status != "succeeded":
+        raise Conflict(
+            f"run {run.id} ended {run.status} and has no results: {run.reason}", "run_id"
+        )
+
+
+@lru_cache(maxsize=16)
+def _read_result(run_dir: str) -> RunResult:
+    return RunResult.read(run_dir)
+
+
+def load_result(store: Store, run: RunRecord) -> RunResult:
+    """The solved run (cached: a succeeded run's directory never changes)."""
+    _require_succeeded(run)
+    return _read_result(str(store.run_dir(run.id)))
+
+
+@dataclass(frozen=True)
+class ScopedResults:
+    run: RunRecord
+    area_code: str | None
+    tables: dict[str, pl.DataFrame]
+    hidden: list[str]
+
+
+def results(store: Store, principal: Principal, run_id: str) -> ScopedResults:
+    """Every table the caller may see, cut to its borough for a borough lead."""
+    run = visible_run(store, principal, run_id)
+    result = load_result(store, run)
+    tables: dict[str, pl.DataFrame] = {}
+    hidden: list[str] = []
+    for name in TABLE_SCHEMAS:
+        frame = result.tables.get(name)
+        if frame is None:
+            continue
+        if table_visible(principal, frame):
+            tables[name] = scope_table(principal, name, frame)
+        else:
+            hidden.append(name)
+    return ScopedResults(run, principal.borough, tables, hidden)
+
+
+def result_table(
+    store: Store, principal: Principal, run_id: str, table: str
+) -> tuple[RunRecord, pl.DataFrame]:
+    run = visible_run(store, principal, run_id)
+    if table not in TABLE_SCHEMAS:
+        raise NotFound(f"no table {table!r}; tables are {', '.join(TABLE_SCHEMAS)}", "table")
+    result = load_result(store, run)
+    frame = result.tables.get(table)
+    if frame is None:
+        raise NotFound(f"run {run_id} has no {table!r} table", field="table")
+    return run, scope_table(principal, table, frame)
+
+
+# -- comparison -----------------------------------------------------------------------------
+
+COMPARE_KEYS = ["year", "area_code", "service"]
+COMPARE_MEASURES = ["funded_units", "funded_cost_pence", "coverage_ratio"]
+
+
+@dataclass(frozen=True)
+class Comparison:
+    base: RunRecord
+    other: RunRecord
+    area_code: str | None
+    rows: pl.DataFrame
+    totals: dict[str, int]
+
+
+def compare_runs(store: Store, principal: Principal, base_id: str, other_id: str) -> Comparison:
+    """Per year × area × service differences (other − base) in funded units, cost and coverage."""
+    base = visible_run(store, principal, base_id)
+    other = visible_run(store, principal, other_id)
+    frames = []
+    for label, run in (("base", base), ("other", other)):
+        coverage = scope_table(principal, "coverage", load_result(store, run).tables["coverage"])
+        frames.append(
+            coverage.select(
+                *COMPARE_KEYS,
+                pl.col("area_name").alias(f"{label}_area_name"),
+                *[pl.col(m).alias(f"{label}_{m}") for m in COMPARE_MEASURES],
+            )
+        )
+    joined = frames[0].join(frames[1], on=COMPARE_KEYS, how="full", coalesce=True)
+    rows = joined.select(
+        *COMPARE_KEYS[:2],
+        pl.coalesce("base_area_name", "other_area_name").alias("area_name"),
+        "service",
+        *[
+            expr
+            for m in COMPARE_MEASURES
+            for expr in (
+                pl.col(f"base_{m}"),
+                pl.col(f"other_{m}"),
+                (
+                    pl.col(f"other_{m}") - pl.col(f"base_{m}")
+                    if m == "coverage_ratio"
+                    else pl.col(f"other_{m}").fill_null(0) - pl.col(f"base_{m}").fill_null(0)
+                ).alias(f"diff_{m}"),
+            )
+        ],
+    ).sort(COMPARE_KEYS, maintain_order=True)
+    base_total = int(rows["base_funded_cost_pence"].fill_null(0).sum())
+    other_total = int(rows["other_funded_cost_pence"].fill_null(0).sum())
+    totals = {
+        "base_funded_cost_pence": base_total,
+        "other_funded_cost_pence": other_total,
+        "diff_funded_cost_pence": other_total - base_total,
+    }
+    return Comparison(base, other, principal.borough, rows, totals)

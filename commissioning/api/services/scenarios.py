@@ -1,0 +1,33 @@
+"""Create, list and read scenarios (drafts: commissioners only)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from commissioning.api.services.access import NotFound, Principal, require
+from commissioning.scenario_io import scenario_from_data, scenario_json
+from commissioning.store import Store, StoredScenario
+
+
+def create_scenario(store: Store, principal: Principal, raw: Any) -> StoredScenario:
+    """Validate a scenario (areas inline) and keep it; raises ScenarioError naming each field."""
+    require(principal, "commissioner")
+    scenario = scenario_from_data(raw, base_dir=None)
+    return store.add_scenario(
+        scenario.name, scenario_json(scenario), scenario.content_hash(), principal.key_id
+    )
+
+
+def list_scenarios(
+    store: Store, principal: Principal, limit: int = 100, offset: int = 0
+) -> list[StoredScenario]:
+    require(principal, "commissioner")
+    return store.list_scenarios(limit=limit, offset=offset)
+
+
+def get_scenario(store: Store, principal: Principal, scenario_id: str) -> StoredScenario:
+    require(principal, "commissioner")
+    stored = store.get_scenario(scenario_id)
+    if stored is None:
+        raise NotFound(f"no scenario {scenario_id}", field="scenario_id")
+    return stored

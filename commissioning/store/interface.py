@@ -1,0 +1,165 @@
+"""What the engine needs from a store of API keys, scenarios and runs, whatever holds them.
+
+The SQLite store is the default; a PostgreSQL store only has to implement `Store` (and stay
+picklable, because worker processes receive the store and open their own connections).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal, Protocol, get_args, runtime_checkable
+
+Role = Literal["commissioner", "finance", "borough_lead"]
+ROLES: tuple[str, ...] = get_args(Role)
+
+RunStatus = Literal["queued", "running", "succeeded", "failed", "infeasible"]
+RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
+UNFINISHED: tuple[RunStatus, ...] = ("queued", "running")
+FINISHED: tuple[RunStatus, ...] = ("succeeded", "failed", "infeasible")
+
+KEY_PREFIX = "cmk_"
+
+INTERRUPTED_REASON = "interrupted: the server stopped before this run finished; start it again"
+
+
+def new_secret() -> str:
+    """A new API key: 256 random bits, URL-safe, with a recognisable prefix."""
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+def hash_secret(secret: str) -> str:
+    """SHA-256 of the key.
+
+    Keys are 256-bit random strings, not passwords people choose, so there is no dictionary to
+    attack and a slow, salted hash (scrypt, PBKDF2) would add nothing but a per-request cost
+    (tens of milliseconds on every call). A plain SHA-256 is preimage-resistant for such inputs
+    and lets the store find a key by an indexed lookup of its hash.
+    """
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def same_hash(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode(), b.encode())
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    """A stored API key (never the secret itself)."""
+
+    id: str
+    role: Role
+    area_code: str | None
+    label: str
+    created_at: str
+    revoked_at: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredScenario:
+    id: str
+    name: str
+    content_hash: str
+    body: str  # canonical scenario JSON, areas inline
+    created_at: str
+    created_by: str | None
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    id: str
+    scenario_id: str
+    scenario_name: str
+    status: RunStatus
+    reason: str | None
+    created_at: str
+    started_at: str | None
+    finished_at: str | None
+    published_at: str | None
+    published_by: str | None
+    summary: dict[str, Any] | None
+    created_by: str | None
+
+    @property
+    def published(self) -> bool:
+        return self.published_at is not None
+
+
+@runtime_checkable
+class Store(Protocol):
+    """Keys, scenarios and runs. Every method is one transaction; run results live on disk."""
+
+    @property
+    def data_dir(self) -> Path: ...
+
+    def initialise(self) -> None:
+        """Create the tables and folders if they are missing (idempotent)."""
+
+    # keys
+    def create_key(
+        self, role: Role, area_code: str | None = None, label: str = ""
+    ) -> tuple[ApiKey, str]:
+        """Store a new key and return it with its secret, which is not kept anywhere."""
+        ...
+
+    def authenticate(self, secret: str) -> ApiKey | None: ...
+
+    def list_keys(self) -> list[ApiKey]: ...
+
+    def revoke_key(self, key_id: str) -> bool: ...
+
+    # scenarios
+    def add_scenario(
+        self, name: str, body: str, content_hash: str, created_by: str | None
+    ) -> StoredScenario: ...
+
+    def get_scenario(self, scenario_id: str) -> StoredScenario | None: ...
+
+    def list_scenarios(self, limit: int = 100, offset: int = 0) -> list[StoredScenario]: ...
+
+    # runs
+    def add_run(self, scenario_id: str, created_by: str | None) -> RunRecord: ...
+
+    def get_run(self, run_id: str) -> RunRecord | None: ...
+
+    def list_runs(
+        self,
+        *,
+        published_only: bool = False,
+        scenario_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[RunRecord]: ...
+
+    def mark_running(self, run_id: str) -> bool:
+        """queued -> running; False if the run is no longer queued (e.g. failed at restart)."""
+        ...
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        reason: str | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> bool:
+        """queued/running -> a finished status; False if it had already finished."""
+        ...
+
+    def publish_run(self, run_id: str, published_by: str | None) -> RunRecord | None:
+        """Mark a succeeded run published (idempotent); None if it is not succeeded."""
+        ...
+
+    def fail_unfinished(self, reason: str, run_ids: list[str] | None = None) -> int:
+        """Mark queued/running runs (all, or those given) failed; returns how many changed."""
+        ...
+
+    def run_dir(self, run_id: str) -> Path:
+        """Where a run's result directory lives (complete before the run is marked succeeded)."""
+        ...
+
+    def recover(self) -> int:
+        """At server start: fail runs left unfinished by a previous process; tidy leftovers."""
+        ...

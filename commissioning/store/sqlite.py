@@ -1,0 +1,402 @@
+"""The default store: one SQLite file (WAL) plus a data folder holding each run's directory.
+
+Every public method opens its own connection and runs one transaction, so the store is safe to
+use from the web server's threads and from worker processes at once (SQLite serialises the
+writers; readers are never blocked in WAL mode). A run's result directory is written atomically
+by the worker *before* its row says succeeded, and status changes are guarded (`WHERE status IN
+...`), so a crash leaves either a finished run or an unfinished one that `recover` marks failed.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sqlite3
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, cast
+
+from commissioning.store.interface import (
+    FINISHED,
+    INTERRUPTED_REASON,
+    ROLES,
+    UNFINISHED,
+    ApiKey,
+    Role,
+    RunRecord,
+    RunStatus,
+    StoredScenario,
+    hash_secret,
+    new_secret,
+    same_hash,
+)
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS api_keys (
+    id          TEXT PRIMARY KEY,
+    key_hash    TEXT NOT NULL UNIQUE,
+    role        TEXT NOT NULL CHECK (role IN ('commissioner', 'finance', 'borough_lead')),
+    area_code   TEXT,
+    label       TEXT NOT NULL DEFAULT '',
+    created_at  TEXT NOT NULL,
+    revoked_at  TEXT,
+    CHECK ((role = 'borough_lead') = (area_code IS NOT NULL))
+);
+CREATE TABLE IF NOT EXISTS scenarios (
+    id            TEXT PRIMARY KEY,
+    name          TEXT NOT NULL,
+    content_hash  TEXT NOT NULL,
+    body          TEXT NOT NULL,
+    created_at    TEXT NOT NULL,
+    created_by    TEXT REFERENCES api_keys(id)
+);
+CREATE INDEX IF NOT EXISTS scenarios_created ON scenarios (created_at, id);
+CREATE TABLE IF NOT EXISTS runs (
+    id            TEXT PRIMARY KEY,
+    scenario_id   TEXT NOT NULL REFERENCES scenarios(id),
+    status        TEXT NOT NULL
+                  CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'infeasible')),
+    reason        TEXT,
+    created_at    TEXT NOT NULL,
+    started_at    TEXT,
+    finished_at   TEXT,
+    published_at  TEXT,
+    published_by  TEXT REFERENCES api_keys(id),
+    summary       TEXT,
+    created_by    TEXT REFERENCES api_keys(id),
+    CHECK (published_at IS NULL OR status = 'succeeded')
+);
+CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at, id);
+CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+"""
+
+_RUN_COLUMNS = (
+    "runs.id, runs.scenario_id, scenarios.name, runs.status, runs.reason, runs.created_at, "
+    "runs.started_at, runs.finished_at, runs.published_at, runs.published_by, runs.summary, "
+    "runs.created_by"
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def data_dir_for(db_path: Path) -> Path:
+    """`var/commissioning.sqlite3` keeps its run directories in `var/commissioning-data/`."""
+    return db_path.with_name(f"{db_path.stem}-data")
+
+
+class SqliteStore:
+    """Store on a SQLite file. Picklable: it holds only paths."""
+
+    def __init__(self, path: str | Path, data_dir: str | Path | None = None):
+        self.path = Path(path).resolve()
+        self._data_dir = Path(data_dir).resolve() if data_dir else data_dir_for(self.path)
+
+    def __repr__(self) -> str:
+        return f"SqliteStore({str(self.path)!r})"
+
+    @property
+    def data_dir(self) -> Path:
+        return self._data_dir
+
+    @property
+    def runs_dir(self) -> Path:
+        return self._data_dir / "runs"
+
+    # -- connections and transactions ------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA synchronous = FULL")
+        return conn
+
+    @contextmanager
+    def _read(self) -> Iterator[sqlite3.Connection]:
+        conn = self._connect()
+        try:
+            yield conn
+        finally:
+            conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
+        conn = self._connect()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    def initialise(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.runs_dir.mkdir(parents=True, exist_ok=True)
+        conn = self._connect()
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise RuntimeError(
+                    f"{self.path} was made by a newer version (schema {version}); upgrade first"
+                )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for statement in SCHEMA.split(";"):
+                    if statement.strip():
+                        conn.execute(statement)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+        finally:
+            conn.close()
+
+    # -- keys ------------------------------------------------------------------------------
+
+    def create_key(
+        self, role: Role, area_code: str | None = None, label: str = ""
+    ) -> tuple[ApiKey, str]:
+        if role not in ROLES:
+            raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+        if (role == "borough_lead") != (area_code is not None):
+            raise ValueError("a borough_lead key needs an area code, and only a borough_lead key")
+        secret = new_secret()
+        key = ApiKey(
+            id="key_" + new_id()[:12], role=role, area_code=area_code, label=label, created_at=now()
+        )
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO api_keys (id, key_hash, role, area_code, label, created_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (key.id, hash_secret(secret), role, area_code, label, key.created_at),
+            )
+        return key, secret
+
+    def authenticate(self, secret: str) -> ApiKey | None:
+        digest = hash_secret(secret)
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,)
+            ).fetchone()
+        if row is None or not same_hash(row["key_hash"], digest):
+            return None
+        return _key(row)
+
+    def list_keys(self) -> list[ApiKey]:
+        with self._read() as conn:
+            rows = conn.execute("SELECT * FROM api_keys ORDER BY created_at, id").fetchall()
+        return [_key(r) for r in rows]
+
+    def revoke_key(self, key_id: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL",
+                (now(), key_id),
+            )
+        return cur.rowcount == 1
+
+    # -- scenarios -------------------------------------------------------------------------
+
+    def add_scenario(
+        self, name: str, body: str, content_hash: str, created_by: str | None
+    ) -> StoredScenario:
+        record = StoredScenario(new_id(), name, content_hash, body, now(), created_by)
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO scenarios (id, name, content_hash, body, created_at, created_by) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (record.id, name, content_hash, body, record.created_at, created_by),
+            )
+        return record
+
+    def get_scenario(self, scenario_id: str) -> StoredScenario | None:
+        with self._read() as conn:
+            row = conn.execute("SELECT * FROM scenarios WHERE id = ?", (scenario_id,)).fetchone()
+        return _scenario(row) if row else None
+
+    def list_scenarios(self, limit: int = 100, offset: int = 0) -> list[StoredScenario]:
+        with self._read() as conn:
+            rows = conn.execute(
+                "SELECT * FROM scenarios ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
+                (limit, offset),
+            ).fetchall()
+        return [_scenario(r) for r in rows]
+
+    # -- runs ------------------------------------------------------------------------------
+
+    def add_run(self, scenario_id: str, created_by: str | None) -> RunRecord:
+        run_id = new_id()
+        with self._write() as conn:
+            conn.execute(
+                "INSERT INTO runs (id, scenario_id, status, created_at, created_by) "
+                "VALUES (?, ?, 'queued', ?, ?)",
+                (run_id, scenario_id, now(), created_by),
+            )
+            return _run(_select_run(conn, run_id))
+
+    def get_run(self, run_id: str) -> RunRecord | None:
+        with self._read() as conn:
+            row = _select_run(conn, run_id)
+        return _run(row) if row else None
+
+    def list_runs(
+        self,
+        *,
+        published_only: bool = False,
+        scenario_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        where, params = ["1 = 1"], []
+        if published_only:
+            where.append("runs.published_at IS NOT NULL")
+        if scenario_id is not None:
+            where.append("runs.scenario_id = ?")
+            params.append(scenario_id)
+        sql = (
+            f"SELECT {_RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
+            f"WHERE {' AND '.join(where)} ORDER BY runs.created_at DESC, runs.id LIMIT ? OFFSET ?"
+        )
+        with self._read() as conn:
+            rows = conn.execute(sql, (*params, limit, offset)).fetchall()
+        return [_run(r) for r in rows]
+
+    def mark_running(self, run_id: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = 'running', started_at = ? "
+                "WHERE id = ? AND status = 'queued'",
+                (now(), run_id),
+            )
+        return cur.rowcount == 1
+
+    def finish_run(
+        self,
+        run_id: str,
+        status: RunStatus,
+        reason: str | None = None,
+        summary: dict[str, Any] | None = None,
+    ) -> bool:
+        if status not in FINISHED:
+            raise ValueError(f"{status!r} is not a finished status")
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = ?, reason = ?, summary = ?, finished_at = ? "
+                "WHERE id = ? AND status IN ('queued', 'running')",
+                (
+                    status,
+                    reason,
+                    json.dumps(summary, sort_keys=True) if summary is not None else None,
+                    now(),
+                    run_id,
+                ),
+            )
+        return cur.rowcount == 1
+
+    def publish_run(self, run_id: str, published_by: str | None) -> RunRecord | None:
+        with self._write() as conn:
+            conn.execute(
+                "UPDATE runs SET published_at = ?, published_by = ? "
+                "WHERE id = ? AND status = 'succeeded' AND published_at IS NULL",
+                (now(), published_by, run_id),
+            )
+            row = _select_run(conn, run_id)
+        if row is None or row["status"] != "succeeded":
+            return None
+        return _run(row)
+
+    def fail_unfinished(self, reason: str, run_ids: list[str] | None = None) -> int:
+        marks = ", ".join("?" for _ in UNFINISHED)
+        sql = (
+            "UPDATE runs SET status = 'failed', reason = ?, finished_at = ? "
+            f"WHERE status IN ({marks})"
+        )
+        params: list[Any] = [reason, now(), *UNFINISHED]
+        if run_ids is not None:
+            if not run_ids:
+                return 0
+            sql += f" AND id IN ({', '.join('?' for _ in run_ids)})"
+            params += run_ids
+        with self._write() as conn:
+            return conn.execute(sql, params).rowcount
+
+    def run_dir(self, run_id: str) -> Path:
+        return self.runs_dir / run_id
+
+    def recover(self) -> int:
+        self.initialise()
+        failed = self.fail_unfinished(INTERRUPTED_REASON)
+        # write_run_directory stages into hidden siblings; a crash can leave one behind.
+        for leftover in self.runs_dir.glob(".*"):
+            shutil.rmtree(leftover, ignore_errors=True)
+        return failed
+
+
+def _select_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row | None:
+    return cast(
+        "sqlite3.Row | None",
+        conn.execute(
+            f"SELECT {_RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
+            "WHERE runs.id = ?",
+            (run_id,),
+        ).fetchone(),
+    )
+
+
+def _key(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        role=row["role"],
+        area_code=row["area_code"],
+        label=row["label"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def _scenario(row: sqlite3.Row) -> StoredScenario:
+    return StoredScenario(
+        id=row["id"],
+        name=row["name"],
+        content_hash=row["content_hash"],
+        body=row["body"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+    )
+
+
+def _run(row: sqlite3.Row | None) -> RunRecord:
+    assert row is not None
+    return RunRecord(
+        id=row[0],
+        scenario_id=row[1],
+        scenario_name=row[2],
+        status=row[3],
+        reason=row[4],
+        created_at=row[5],
+        started_at=row[6],
+        finished_at=row[7],
+        published_at=row[8],
+        published_by=row[9],
+        summary=json.loads(row[10]) if row[10] else None,
+        created_by=row[11],
+    )

@@ -1,0 +1,90 @@
+"""`commissioning serve` and `commissioning keys ...` as registered by `register(subparsers)`."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+from litestar import Litestar
+
+from commissioning.api.cli_commands import register
+from commissioning.store import open_store
+
+
+def run(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="commissioning")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.run(args))
+
+
+def test_keys_create_prints_the_key_once(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = tmp_path / "store.sqlite3"
+    assert (
+        run(["keys", "create", "--role", "borough_lead", "--area", "E09000007", "--store", str(db)])
+        == 0
+    )
+    out, err = capsys.readouterr()
+    secret = out.strip()
+    assert secret.startswith("cmk_") and "\n" not in secret  # stdout is the key alone
+    assert "borough_lead" in err and "E09000007" in err and "only now" in err
+    key = open_store(db).authenticate(secret)
+    assert key is not None and key.role == "borough_lead" and key.area_code == "E09000007"
+
+    assert run(["keys", "list", "--store", str(db)]) == 0
+    listing = capsys.readouterr().out
+    assert key.id in listing and secret not in listing
+
+    assert run(["keys", "revoke", key.id, "--store", str(db)]) == 0
+    assert open_store(db).authenticate(secret) is None
+    assert run(["keys", "revoke", key.id, "--store", str(db)]) == 2
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["--role", "borough_lead"], "needs --area"),
+        (["--role", "borough_lead", "--area", "Camden"], "not an ONS area code"),
+        (["--role", "finance", "--area", "E09000007"], "only for borough_lead"),
+    ],
+)
+def test_keys_create_refuses_bad_scopes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
+    assert run(["keys", "create", *argv, "--store", str(tmp_path / "s.sqlite3")]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and message in err
+
+
+def test_keys_create_refuses_unknown_roles(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as stop:
+        run(["keys", "create", "--role", "admin"])
+    assert stop.value.code == 2
+
+
+def test_serve_starts_uvicorn_with_the_app(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    db = tmp_path / "served.sqlite3"
+    argv = ["serve", "--port", "8123", "--store", str(db), "--workers", "2", "--queue-size", "3"]
+    assert run(argv) == 0
+    [(app, options)] = calls
+    assert isinstance(app, Litestar)
+    assert options == {"host": "127.0.0.1", "port": 8123, "log_level": "info"}
+    settings = app.state.settings
+    assert settings.store_path == db and settings.workers == 2 and settings.queue_size == 3
+    assert "http://127.0.0.1:8123/api/v1" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv", [["--port", "0"], ["--workers", "0"], ["--queue-size", "-1"]], ids=str
+)
+def test_serve_refuses_bad_settings(tmp_path: Path, argv: list[str]) -> None:
+    assert run(["serve", *argv, "--store", str(tmp_path / "s.sqlite3")]) == 2
