@@ -34,7 +34,12 @@ class PreviousGrant(Record):
     """What each area received from the grant in the year before the scenario's first year."""
 
     year: FinancialYear = Field(description="The year before the scenario's first year.")
-    amounts: list[AreaAmount] = Field(min_length=1, max_length=2000)
+    amounts: list[AreaAmount] = Field(
+        min_length=1,
+        max_length=2000,
+        description="Grant per area; an area not listed had none (0). With max_loss_pct or "
+        "max_gain_pct every area must be listed.",
+    )
     source: Note = ""
     is_assumption: bool = False
 

@@ -49,17 +49,12 @@ def quiet_stdout() -> Iterator[None]:
         os.close(saved)
 
 
-class _HiGHSFromCurrentValues(pulp.HiGHS):
-    """In-process HiGHS that starts from the variables' current values (PuLP's in-process
-    HiGHS has no warm start). A later stage starts from the previous stage's answer, which is
-    feasible for it by construction, so HiGHS has an incumbent before it branches at all."""
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:
-        start = highspy.HighsSolution()
-        start.col_value = [float(v.varValue or 0.0) for v in lp.variables()]
-        start.value_valid = True
-        lp.solverModel.setSolution(start)
-        super().callSolver(lp)
+# HiGHS accepts integer units within 1e-6 of a whole number by default: at £20,000 a granule
+# that is a couple of pence, enough for units that round to whole granules to overspend a pot
+# that the exact pot split then cannot pay. 1e-8 keeps the rounding to a fraction of a penny;
+# 1e-9 is tighter still but made HiGHS 1.16 stop with a solve error on some models, so the
+# looser settings are only a fallback (the exact pot split still checks every penny).
+MIP_FEASIBILITY_TOLERANCES = (1e-8, 1e-7)
 
 
 def make_solver(
@@ -69,6 +64,7 @@ def make_solver(
     mip: bool = True,
     warm_start: bool = False,
 ) -> pulp.LpSolver:
+    """A configured solver; HiGHS ones carry the fallbacks `run` tries if an attempt fails."""
     limit = options.time_limit_seconds if time_limit is None else time_limit
     if options.solver == "cbc":
         return pulp.PULP_CBC_CMD(
@@ -79,16 +75,50 @@ def make_solver(
             mip=mip,
             warmStart=warm_start,
         )
-    highs = _HiGHSFromCurrentValues if warm_start else pulp.HiGHS
-    return highs(
-        msg=False, timeLimit=limit, gapRel=options.relative_gap, threads=options.threads, mip=mip
+
+    def highs(kind: type[pulp.HiGHS], tolerance: float) -> pulp.HiGHS:
+        return kind(
+            msg=False,
+            timeLimit=limit,
+            gapRel=options.relative_gap,
+            threads=options.threads,
+            mip=mip,
+            mip_feasibility_tolerance=tolerance,
+        )
+
+    first = highs(
+        _HiGHSFromCurrentValues if warm_start else pulp.HiGHS, MIP_FEASIBILITY_TOLERANCES[0]
     )
+    cold = [highs(pulp.HiGHS, t) for t in MIP_FEASIBILITY_TOLERANCES]
+    first.fallbacks = cold if warm_start else cold[1:]
+    return first
+
+
+class _HiGHSFromCurrentValues(pulp.HiGHS):
+    """In-process HiGHS that starts from the variables' current values (PuLP's in-process
+    HiGHS has no warm start). A later stage starts from the previous stage's answer, which is
+    feasible for it by construction, so HiGHS has an incumbent before it branches at all, and
+    stops at once when that answer is already within the gap."""
+
+    def callSolver(self, lp: pulp.LpProblem) -> None:
+        start = highspy.HighsSolution()
+        start.col_value = [float(v.varValue or 0.0) for v in lp.variables()]
+        start.value_valid = True
+        lp.solverModel.setSolution(start)
+        super().callSolver(lp)
 
 
 def run(problem: pulp.LpProblem, solver: pulp.LpSolver) -> SolveReport:
+    """Solve and read the answer honestly. A HiGHS attempt that errors, or whose values do not
+    give the objective it reports, is repeated with the solver's fallbacks; a proof of
+    infeasibility is final."""
     started = time.perf_counter()
     with quiet_stdout():
         problem.solve(solver)
+        for fallback in getattr(solver, "fallbacks", []):
+            if problem.sol_status == pulp.LpSolutionInfeasible or _values_match_objective(problem):
+                break
+            problem.solve(fallback)
     seconds = time.perf_counter() - started
     sol = problem.sol_status
     if sol == pulp.LpSolutionOptimal:
@@ -103,6 +133,15 @@ def run(problem: pulp.LpProblem, solver: pulp.LpSolver) -> SolveReport:
         pulp.value(problem.objective) if state in ("optimal", "time_limit_with_solution") else None
     )
     return SolveReport(state, objective, _gap(problem, state), seconds)
+
+
+def _values_match_objective(problem: pulp.LpProblem) -> bool:
+    """True when a solution came back and its values give the objective the solver reports."""
+    if problem.sol_status not in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+        return False  # a start should never make things worse: try again from cold
+    reported = float(problem.solverModel.getObjectiveValue())
+    computed = float(pulp.value(problem.objective) or 0.0)
+    return abs(reported - computed) <= 1e-6 * max(1.0, abs(reported))
 
 
 def _gap(problem: pulp.LpProblem, state: SolveState) -> float | None:
