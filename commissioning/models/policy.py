@@ -97,8 +97,9 @@ class Policy(Record):
     previous_allocation: list[PreviousAllocation] = Field(default_factory=list)
     max_change_pct: Annotated[Decimal, Field(ge=0, le=1000)] | None = Field(
         default=None,
-        description="Pace of change: an area's funded units per service may move at most this "
-        "percentage from the year before (the previous allocation for the first year).",
+        description="Pace of change: an area's funded total (in pence, across services) may "
+        "move at most this percentage from the year before (the previous allocation, priced "
+        "at unit cost, for the first year); areas with no previous allocation are not limited.",
     )
     award_years: Annotated[int, Field(ge=1, le=10)] = Field(
         default=1, description="Length of an award: a unit funded in its first year stays funded."

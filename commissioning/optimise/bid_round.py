@@ -26,11 +26,8 @@ benchmark coverage, like existing provision) and fixed commitments on the budget
 
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -49,6 +46,7 @@ from commissioning.models import (
 from commissioning.models.grant_checks import bid_commitment_id
 from commissioning.money import pounds
 from commissioning.optimise.formula_grant import committed_pence, effective_pot_amounts
+from commissioning.optimise.solver import quiet_stdout
 from commissioning.results import BIDS_SCHEMA
 
 __all__ = [
@@ -120,21 +118,6 @@ def _deliveries(bid: Bid) -> set[tuple[str, str]]:
 # --- solving --------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints a banner on fd 1 even with msg=False; keep CLI and JSON output clean."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _solve_mip(problem: pulp.LpProblem, options: SolverOptions, what: str) -> bool:
     """True: solved to proven optimality. False: infeasible. Anything else raises SolverFailed."""
     solver: pulp.LpSolver
@@ -151,7 +134,7 @@ def _solve_mip(problem: pulp.LpProblem, options: SolverOptions, what: str) -> bo
             gapAbs=0.5,  # objectives are whole numbers, so within 0.5 of the bound is optimal
             mip_feasibility_tolerance=1e-9,
         )
-    with _quiet_stdout():
+    with quiet_stdout():
         problem.solve(solver)
     if problem.sol_status == pulp.LpSolutionOptimal:
         return True

@@ -35,11 +35,8 @@ Infeasible policies raise `InfeasibleScenario` whose reasons name the rules in w
 
 from __future__ import annotations
 
-import contextlib
 import math
-import os
-import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
@@ -52,6 +49,7 @@ from commissioning.errors import InfeasibleScenario, SolverFailed
 from commissioning.models import Area, FormulaGrant, NeedWeight, Scenario, SolverOptions
 from commissioning.models.grants import split_pot_amounts
 from commissioning.money import pounds
+from commissioning.optimise.solver import quiet_stdout
 from commissioning.results import GRANTS_SCHEMA
 
 __all__ = [
@@ -281,21 +279,6 @@ def _infeasibilities(
 # --- solving --------------------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def _quiet_stdout() -> Iterator[None]:
-    """HiGHS prints a banner on fd 1 even with msg=False; keep CLI and JSON output clean."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def _solve_lp(problem: pulp.LpProblem, options: SolverOptions, what: str) -> None:
     """Solve an LP to proven optimality, or raise SolverFailed saying what was being solved."""
     solver: pulp.LpSolver
@@ -307,7 +290,7 @@ def _solve_lp(problem: pulp.LpProblem, options: SolverOptions, what: str) -> Non
         solver = pulp.HiGHS(
             msg=False, timeLimit=options.time_limit_seconds, threads=options.threads, mip=False
         )
-    with _quiet_stdout():
+    with quiet_stdout():
         problem.solve(solver)
     if problem.sol_status != pulp.LpSolutionOptimal:
         raise SolverFailed(

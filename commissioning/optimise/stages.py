@@ -158,7 +158,8 @@ class BlockSolver:
         the cost stage could miss a cheaper one with the same need-weighted shortfall.
         """
         self.model.problem.setObjective(objective)
-        # Every stage after the first starts from the previous stage's answer (feasible here).
+        # Start from the previous stage's answer, which is feasible here; `run` falls back to
+        # a cold solve if that attempt fails or its values disagree with its objective.
         report = run(self.model.problem, make_solver(self.options, mip=True, warm_start=True))
         if not report.has_solution or report.objective is None:
             if report.state == "infeasible":
