@@ -135,7 +135,8 @@ def conform(name: str, frame: pl.DataFrame) -> pl.DataFrame:
 
 @dataclass(frozen=True)
 class RunResult:
-    """A solved scenario: its tables, its deterministic summary, and its timings."""
+    """A solved scenario (an allocation): its tables, its deterministic summary, and its timings
+    (wall-clock figures are kept apart so that summary.json is the same on every rerun)."""
 
     scenario: Scenario
     tables: dict[str, pl.DataFrame]
@@ -144,6 +145,21 @@ class RunResult:
 
     def table(self, name: str) -> pl.DataFrame:
         return self.tables[name]
+
+    @property
+    def allocations(self) -> pl.DataFrame:
+        """Year, area, service, pot, units and cost_pence: which pot pays for what."""
+        return self.tables["allocations"]
+
+    @property
+    def coverage(self) -> pl.DataFrame:
+        """Year × area × service: target, existing, funded, coverage ratio, shortfall, why."""
+        return self.tables["coverage"]
+
+    @property
+    def pots(self) -> pl.DataFrame:
+        """Year × pot: budget, committed, allocated and unspent pence (they reconcile)."""
+        return self.tables["pots"]
 
     def write(self, out_dir: str | Path, extra_writers: dict[str, Any] | None = None) -> Path:
         def write_scenario(path: Path) -> None:
@@ -174,3 +190,6 @@ class RunResult:
         timing_path = run_dir / "timing.json"
         timing = json.loads(timing_path.read_text(encoding="utf-8")) if timing_path.exists() else {}
         return cls(scenario, tables, summary, timing)
+
+
+Allocation = RunResult

@@ -22,9 +22,9 @@ from commissioning.optimise.tables import (
     coverage_table,
     pots_table,
 )
-from commissioning.results import RunResult, conform
+from commissioning.results import Allocation, RunResult, conform
 
-__all__ = ["solve"]
+__all__ = ["Allocation", "solve"]
 
 
 def solve(scenario: Scenario) -> RunResult:
