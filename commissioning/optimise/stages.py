@@ -186,9 +186,10 @@ def solve_stages(data: AllocationData) -> Solution:
         BlockSolver(replace(data, years=b), scored, scale, solution) for b in year_blocks(data)
     ]
 
-    for block in blocks:
-        if block.feasible(0.0 if scored else None, mip=False) is None:
-            raise _diagnosed(block.data)
+    # Report every block of years that cannot hold, not only the first.
+    stuck = [b.data for b in blocks if b.feasible(0.0 if scored else None, mip=False) is None]
+    if stuck:
+        raise _diagnosed(*stuck)
     if scored:
         levels = [float(v) for v in fairness.candidate_levels(scored, rule, scale)]
         found = [block.best_level(levels) for block in blocks]
@@ -298,8 +299,13 @@ def _stability_expression(model: AllocationModel) -> pulp.LpAffineExpression | N
     return pulp.LpAffineExpression(terms)
 
 
-def _diagnosed(data: AllocationData) -> InfeasibleScenario:
-    reasons, gave_way = diagnose(data)
+def _diagnosed(*blocks: AllocationData) -> InfeasibleScenario:
+    reasons: list[str] = []
+    gave_way: list[str] = []
+    for data in blocks:
+        found, gave = diagnose(data)
+        reasons += found
+        gave_way += gave
     return InfeasibleScenario(
         reasons or ["the rules conflict (see what had to give way)"], gave_way
     )
