@@ -20,13 +20,11 @@ def solve_scenario(scenario: Scenario) -> RunResult:
 
 def write_run(run: RunResult, out_dir: Path) -> Path:
     """Write every table, the summary and the London workbook, all or nothing."""
-    writers: dict[str, Callable[[Path], object]] = {}
-    try:
-        from commissioning.excel import write_london_workbook
-    except ImportError:  # pragma: no cover - until the Excel package lands
-        pass
-    else:
-        writers["workbook.xlsx"] = lambda path: write_london_workbook(run, path)
+    from commissioning.excel import write_london_workbook
+
+    writers: dict[str, Callable[[Path], object]] = {
+        "workbook.xlsx": lambda path: write_london_workbook(run, path)
+    }
     return run.write(out_dir, extra_writers=writers)
 
 
