@@ -68,6 +68,9 @@ class FixedCommitment(Record):
     area: AreaCode | None = Field(default=None, description="Omitted for pan-London contracts.")
     source: Note = ""
 
+    def runs_in(self, year: str) -> bool:
+        return self.years is None or year in self.years
+
 
 class RingFence(Record):
     """A minimum a pot must spend each year on a set of services (and optionally areas)."""

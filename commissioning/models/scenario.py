@@ -79,6 +79,10 @@ class Scenario(ScenarioCore):
     def pot(self, pot_id: str) -> FundingPot:
         return next(p for p in self.pots if p.id == pot_id)
 
+    def committed_pence(self, pot_id: str, year: str) -> int:
+        """Fixed commitments charged to a pot in a year (paid before anything else)."""
+        return sum(c.amount_pence for c in self.commitments if c.pot == pot_id and c.runs_in(year))
+
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON form: the same scenario always hashes the same."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()

@@ -45,7 +45,7 @@ from commissioning.models import (
 )
 from commissioning.models.grant_checks import bid_commitment_id
 from commissioning.money import pounds
-from commissioning.optimise.formula_grant import committed_pence, effective_pot_amounts
+from commissioning.optimise.formula_grant import effective_pot_amounts
 from commissioning.optimise.solver import quiet_stdout
 from commissioning.results import BIDS_SCHEMA
 
@@ -94,7 +94,7 @@ def round_budget(scenario: Scenario, bid_round: BidRound) -> dict[str, int]:
     amounts = effective_pot_amounts(scenario)[bid_round.budget_pot]
     budget = {}
     for year in scenario.financial_years:
-        charged = committed_pence(scenario, bid_round.budget_pot, year)
+        charged = scenario.committed_pence(bid_round.budget_pot, year)
         if charged > amounts[year]:
             raise InfeasibleScenario(
                 [

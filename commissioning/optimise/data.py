@@ -96,6 +96,10 @@ class AllocationData:
     def pot_ids(self) -> tuple[str, ...]:
         return tuple(p.id for p in self.scenario.pots)
 
+    def fence_years(self, fence_id: str) -> list[str]:
+        """This data's years in which the ring-fence applies."""
+        return [y for y in self.years if (fence_id, y) in self.ring_fence_need]
+
 
 def _granules(units: float | Decimal, granule: Decimal, rounding: str) -> int:
     value = Decimal(str(units)) / granule
@@ -189,10 +193,7 @@ def build_data(
         for i, (key, members) in enumerate(sorted(groups.items()))
     )
 
-    committed = {(p.id, y): 0 for p in scenario.pots for y in years}
-    for c in scenario.commitments:
-        for y in c.years or years:
-            committed[(c.pot, y)] += c.amount_pence
+    committed = {(p.id, y): scenario.committed_pence(p.id, y) for p in scenario.pots for y in years}
     free = {(p.id, y): p.amount_in(y) - committed[(p.id, y)] for p in scenario.pots for y in years}
 
     fence_need: dict[tuple[str, str], int] = {}
@@ -202,7 +203,7 @@ def build_data(
                 c.amount_pence
                 for c in scenario.commitments
                 if c.pot == r.pot
-                and (c.years is None or y in c.years)
+                and c.runs_in(y)
                 and c.service in r.services
                 and (r.areas is None or c.area in r.areas)
             )

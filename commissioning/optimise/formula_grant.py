@@ -56,7 +56,6 @@ __all__ = [
     "GrantYear",
     "allocate_formula_grant",
     "allocate_formula_grants",
-    "committed_pence",
     "effective_pot_amounts",
     "grants_table",
     "largest_remainder",
@@ -78,15 +77,6 @@ def effective_pot_amounts(scenario: Scenario) -> dict[str, dict[str, int]]:
     if issues:  # a validated scenario has none; kept so a bad call cannot go unnoticed
         raise InfeasibleScenario([issue.message for issue in issues])
     return amounts
-
-
-def committed_pence(scenario: Scenario, pot: str, year: str) -> int:
-    """Fixed commitments charged to `pot` in `year`."""
-    return sum(
-        c.amount_pence
-        for c in scenario.commitments
-        if c.pot == pot and (c.years is None or year in c.years)
-    )
 
 
 # --- exact shares ---------------------------------------------------------------------------
@@ -408,7 +398,7 @@ def allocate_formula_grant(scenario: Scenario, grant: FormulaGrant) -> list[Gran
     years: list[GrantYear] = []
     for k, year in enumerate(scenario.financial_years):
         label = f"{grant.name} {year}"
-        charged = committed_pence(scenario, pot.id, year)
+        charged = scenario.committed_pence(pot.id, year)
         available = amounts[year] - charged
         if available < 0:
             raise InfeasibleScenario(

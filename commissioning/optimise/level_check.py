@@ -54,7 +54,7 @@ def money_allows(data: AllocationData, granules: dict[tuple[int, str], int]) -> 
                     pulp.LpAffineExpression(terms) <= data.free_budget[(pot, year)]
                 )
     for fence in data.scenario.ring_fences:
-        for year in [y for y in fence.years or data.years if y in data.years]:
+        for year in data.fence_years(fence.id):
             terms = {
                 v: 1
                 for (k, p, y), v in spend.items()

@@ -119,7 +119,7 @@ def define_ring_fences(m: AllocationModel) -> None:
     """A ring-fenced pot spends at least its minimum each year on the named services and areas."""
     scenario = m.data.scenario
     for fence in scenario.ring_fences:
-        for year in [y for y in fence.years or m.data.years if y in m.data.years]:
+        for year in m.data.fence_years(fence.id):
             terms = {
                 v: 1
                 for (k, p, y), v in m.spend.items()

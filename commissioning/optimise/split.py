@@ -52,7 +52,7 @@ def split_by_pot(data: AllocationData, granules: dict[tuple[int, str], int]) -> 
                     name=f"budget[{pot}]",
                 )
         for fence in data.scenario.ring_fences:
-            if year not in (fence.years or data.years):
+            if year not in data.fence_years(fence.id):
                 continue
             terms = {
                 v: 1
