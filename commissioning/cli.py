@@ -11,6 +11,7 @@ from pathlib import Path
 from commissioning import __version__
 from commissioning.errors import InfeasibleScenario, ScenarioError, SolverFailed
 from commissioning.models import ScenarioFile
+from commissioning.safe_output import OutputRefused, check_run_folder
 from commissioning.scenario_io import load_scenario
 
 EXIT_BAD_INPUT = 2
@@ -20,8 +21,19 @@ class CliError(Exception):
     """A problem the user can fix; printed as one line each, exit code 2."""
 
 
+def _warn(warnings: list[str]) -> None:
+    for warning in warnings:
+        print(f"warning: {warning}", file=sys.stderr)
+
+
 def _validate(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario)
+    scenario = load_scenario(args.scenario, data_root=args.data_root)
+    from commissioning.checks import check_scenario
+
+    checks = check_scenario(scenario)
+    if checks.impossible:
+        raise InfeasibleScenario(checks.impossible)
+    _warn(checks.warnings)
     years = ", ".join(scenario.financial_years)
     print(f"ok: {scenario.name}")
     print(
@@ -36,7 +48,9 @@ def _validate(args: argparse.Namespace) -> int:
 def _solve(args: argparse.Namespace) -> int:
     from commissioning.runs import report, solve_to_directory  # solver loads only when solving
 
-    scenario = load_scenario(args.scenario)
+    check_run_folder(Path(args.out).resolve())  # refuse before solving, not after
+    scenario = load_scenario(args.scenario, data_root=args.data_root)
+    _warn(scenario.warnings())
     run, out_dir = solve_to_directory(scenario, Path(args.out))
     print(report(run))
     print(f"outputs written to {out_dir}")
@@ -57,13 +71,19 @@ def _export(args: argparse.Namespace) -> int:
 def _resolve(args: argparse.Namespace) -> int:
     from commissioning.scenario_io import scenario_json
 
-    sys.stdout.write(scenario_json(load_scenario(args.scenario)))
+    sys.stdout.write(scenario_json(load_scenario(args.scenario, data_root=args.data_root)))
     return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
     print(json.dumps(ScenarioFile.model_json_schema(), indent=2, ensure_ascii=False))
     return 0
+
+
+DATA_ROOT_HELP = (
+    "also read area tables (area_data) from this folder; by default they must be inside the "
+    "scenario's folder"
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -76,11 +96,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     validate = commands.add_parser("validate", help="check a scenario file and summarise it")
     validate.add_argument("scenario", help="scenario JSON file")
+    validate.add_argument("--data-root", metavar="DIR", help=DATA_ROOT_HELP)
     validate.set_defaults(run=_validate)
 
     solve = commands.add_parser("solve", help="solve a scenario and write its outputs")
     solve.add_argument("scenario", help="scenario JSON file")
-    solve.add_argument("--out", required=True, help="output directory (replaced atomically)")
+    solve.add_argument("--data-root", metavar="DIR", help=DATA_ROOT_HELP)
+    solve.add_argument(
+        "--out",
+        required=True,
+        help="run folder to write: new, empty, or a previous run (replaced atomically); "
+        "a folder holding anything else is refused",
+    )
     solve.set_defaults(run=_solve)
 
     export = commands.add_parser(
@@ -100,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="print the scenario with its CSV area data inline (the body the API accepts)",
     )
     resolve.add_argument("scenario", help="scenario JSON file")
+    resolve.add_argument("--data-root", metavar="DIR", help=DATA_ROOT_HELP)
     resolve.set_defaults(run=_resolve)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the scenario file")
@@ -127,7 +155,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except SolverFailed as exc:
         print(f"error: solver: {exc}", file=sys.stderr)
         return 3
-    except CliError as exc:
+    except (CliError, OutputRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:

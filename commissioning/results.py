@@ -2,7 +2,8 @@
 
 A run directory is the hand-over point between the solver and everyone downstream (CLI, API,
 Excel): `scenario.json` (areas inline), one CSV per table, `summary.json` (deterministic) and
-`timing.json` (wall-clock figures, which differ run to run).
+`timing.json` (wall-clock figures, which differ run to run), and the `.commissioning-run` marker
+that lets a later run replace it (see commissioning.safe_output).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import polars as pl
 
 from commissioning.models import Scenario
 from commissioning.need import NEED_SCHEMA, TARGETS_SCHEMA
-from commissioning.outputs import write_run_directory
+from commissioning.outputs import frame_from_csv, write_run_directory
 from commissioning.scenario_io import scenario_json
 
 ALLOCATIONS_SCHEMA = pl.Schema(
@@ -183,7 +184,7 @@ class RunResult:
         for name, schema in TABLE_SCHEMAS.items():
             path = run_dir / f"{name}.csv"
             if path.exists():
-                tables[name] = pl.read_csv(path, schema=schema)
+                tables[name] = frame_from_csv(path, schema)
             elif name not in OPTIONAL_TABLES:
                 raise FileNotFoundError(f"run directory {run_dir} has no {name}.csv")
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 
 import polars as pl
@@ -13,9 +14,11 @@ from commissioning.results import RunResult
 
 
 def solve_scenario(scenario: Scenario) -> RunResult:
-    from commissioning.optimise import solve  # the solver stack loads only when needed
+    """Solve in a child process killed at the time limit plus a few seconds' grace, keeping the
+    best allocation found by then (see commissioning.bounded_solve)."""
+    from commissioning.bounded_solve import solve_within_time_limit
 
-    return solve(scenario)
+    return solve_within_time_limit(scenario)
 
 
 def write_run(run: RunResult, out_dir: Path) -> Path:
@@ -28,8 +31,15 @@ def write_run(run: RunResult, out_dir: Path) -> Path:
     return run.write(out_dir, extra_writers=writers)
 
 
+def with_scorecard(run: RunResult) -> RunResult:
+    """The run with its scorecard in the summary, so summary.json carries the same figures."""
+    from commissioning.analysis import scorecard
+
+    return replace(run, summary={**run.summary, "scorecard": scorecard(run).to_json()})
+
+
 def solve_to_directory(scenario: Scenario, out_dir: Path) -> tuple[RunResult, Path]:
-    run = solve_scenario(scenario)
+    run = with_scorecard(solve_scenario(scenario))
     return run, write_run(run, out_dir)
 
 
@@ -52,7 +62,8 @@ def report(run: RunResult) -> str:
     lines = [
         s["scenario"],
         f"status {s['status']} (gap {s['gap']:.2%}), fairness rule {s['fairness_rule']}, "
-        f"lowest level {s['fairness_level'] if s['fairness_level'] is not None else '-'}",
+        f"rule objective: lowest level "
+        f"{s['fairness_level'] if s['fairness_level'] is not None else '-'}",
         "",
         f"{'year':<9}{'service':<24}{'target':>8}{'existing':>10}{'funded':>8}"
         f"{'shortfall':>11}{'areas below':>13}",
@@ -72,4 +83,49 @@ def report(run: RunResult) -> str:
             f"{pounds(r['committed_pence']):>14}{pounds(r['allocated_pence']):>14}"
             f"{pounds(r['unspent_pence']):>14}"
         )
-    return "\n".join(lines)
+    return "\n".join([*lines, "", *scorecard_lines(run)])
+
+
+def scorecard_lines(run: RunResult) -> list[str]:
+    """The scorecard block: the same measures for every fairness rule (analysis.scorecard)."""
+    from commissioning.analysis import scorecard
+
+    card = scorecard(run)
+    lowest = card.lowest_coverage.percent if card.lowest_coverage else "-"
+    fundable = card.lowest_coverage_fundable.percent if card.lowest_coverage_fundable else "-"
+    spread = "-" if card.highest_over_lowest is None else f"{card.highest_over_lowest:.3f}"
+    boroughs = ", ".join(card.boroughs_below) or "none"
+    usable = card.affordability
+    lines = [
+        "scorecard (same definitions for every fairness rule)",
+        f"  lowest coverage          {lowest} over {card.benchmarked_cells} benchmarked cells"
+        f" ({card.unfundable_cells} no pot may fund; {fundable} over the others)",
+        f"  below benchmark          {card.cells_below} cells in "
+        f"{card.boroughs_below_count} boroughs: {boroughs}",
+        f"  spread of coverage       Gini {card.gini:.3f}, highest ÷ lowest {spread}",
+    ]
+    lines.append(
+        f"  {'service':<28}{'units funded':>14}{'units short':>13}{'granules short':>16}"
+        f"{'£ short of benchmark':>22}"
+    )
+    for service in card.services:
+        granules = f"{service.granules_short} × {service.granularity}"
+        lines.append(
+            f"  {service.service:<28}{service.units_funded:>14,.1f}{service.units_short:>13,.2f}"
+            f"{granules:>16}{pounds(service.short_pence):>22}"
+        )
+    lines += [
+        f"  money unspent            {pounds(card.unspent_pence)}",
+        f"  unspent usable           {pounds(usable.unspent_usable_pence)} that a "
+        f"below-benchmark cell could have used ({usable.source})",
+    ]
+    lines += [
+        f"  held                     {pounds(h.pence)} of {h.pot} in {h.year} by {h.rule}"
+        for h in usable.held
+    ]
+    level = card.rule_objective.level
+    lines.append(
+        f"  {card.rule_objective.label}: {card.rule_objective.rule} lowest level "
+        f"{'-' if level is None else level} (the rule's own measure, not coverage)"
+    )
+    return lines

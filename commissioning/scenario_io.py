@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from pathlib import Path
@@ -13,34 +12,39 @@ from pydantic import ValidationError
 
 from commissioning.errors import Problem, ScenarioError, problems_from
 from commissioning.models import Area, AreaDataSource, AreaTable, Scenario, ScenarioFile
+from commissioning.strict_json import JsonInputError, parse_json
 
 _AREA_CODE = re.compile(r"[EWSN]\d{8}")  # the AreaCode pattern
 # Commas are accepted only as thousands separators ("79,013"), never as a decimal point ("3,5").
 _GROUPED = re.compile(r"[+-]?\d{1,3}(,\d{3})+(\.\d*)?")
 
 
-def load_scenario(path: str | Path) -> Scenario:
-    """Read, resolve and validate a scenario file, or raise ScenarioError with every problem."""
+def load_scenario(path: str | Path, data_root: str | Path | None = None) -> Scenario:
+    """Read, resolve and validate a scenario file, or raise ScenarioError with every problem.
+
+    Area tables are read only from the scenario's folder (below it), or from `data_root` when
+    given, so a scenario from someone else cannot make the engine read any file on the machine.
+    """
     path = Path(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = parse_json(path.read_bytes())  # strict: no repeated keys, NaN, huge numbers
     except FileNotFoundError:
         raise ScenarioError([Problem("", f"scenario file not found: {path}")]) from None
-    except (UnicodeDecodeError, IsADirectoryError) as exc:
+    except IsADirectoryError as exc:
         raise ScenarioError([Problem("", f"cannot read {path}: {exc}")]) from None
-    except json.JSONDecodeError as exc:
-        raise ScenarioError(
-            [
-                Problem(
-                    "", f"{path} is not valid JSON: line {exc.lineno} column {exc.colno}: {exc.msg}"
-                )
-            ]
+    except JsonInputError as exc:
+        # A problem about the whole file names the file; one inside it names its field.
+        raise JsonInputError(
+            [p if p.field else Problem("", f"{path} {p.message}") for p in exc.problems]
         ) from None
-    return scenario_from_data(raw, base_dir=path.parent)
+    return scenario_from_data(raw, base_dir=path.parent, data_root=data_root)
 
 
-def scenario_from_data(raw: Any, base_dir: Path | None = None) -> Scenario:
-    """Validate scenario data already parsed from JSON; CSV tables are read relative to base_dir."""
+def scenario_from_data(
+    raw: Any, base_dir: Path | None = None, data_root: str | Path | None = None
+) -> Scenario:
+    """Validate scenario data already parsed from JSON; CSV tables are read relative to base_dir
+    and must lie inside it (or inside `data_root`)."""
     try:
         file = ScenarioFile.model_validate(raw)
     except ValidationError as exc:
@@ -57,7 +61,7 @@ def scenario_from_data(raw: Any, base_dir: Path | None = None) -> Scenario:
                     )
                 ]
             )
-        areas = read_areas(file.area_data, base_dir)
+        areas = read_areas(file.area_data, base_dir, data_root)
     fields = file.model_dump(exclude={"areas", "area_data"})
     try:
         return Scenario.model_validate({**fields, "areas": [a.model_dump() for a in areas]})
@@ -65,12 +69,18 @@ def scenario_from_data(raw: Any, base_dir: Path | None = None) -> Scenario:
         raise ScenarioError(problems_from(exc)) from None
 
 
-def read_areas(source: AreaDataSource, base_dir: Path) -> list[Area]:
+def read_areas(
+    source: AreaDataSource, base_dir: Path, data_root: str | Path | None = None
+) -> list[Area]:
     """Join the area tables on area code, keep the included areas, and build Area records."""
     problems: list[Problem] = []
     frames: list[tuple[int, AreaTable, pl.DataFrame]] = []
+    allowed = _allowed_folders(base_dir, data_root)
     for t, table in enumerate(source.tables):
         where = f"area_data.tables[{t}]"
+        if not _inside(base_dir / table.path, allowed):
+            problems.append(Problem(f"{where}.path", _outside_message(table.path, allowed)))
+            continue
         frame = _read_table(base_dir / table.path, where, problems)
         if frame is None:
             continue
@@ -188,6 +198,28 @@ def read_areas(source: AreaDataSource, base_dir: Path) -> list[Area]:
     if problems:
         raise ScenarioError(problems)
     return areas
+
+
+def _allowed_folders(base_dir: Path, data_root: str | Path | None) -> list[Path]:
+    folders = [base_dir.resolve()]
+    if data_root is not None:
+        folders.append(Path(data_root).resolve())
+    return folders
+
+
+def _inside(path: Path, folders: list[Path]) -> bool:
+    """Does `path`, with `..` and every symlink resolved, lie inside one of `folders`?"""
+    real = path.resolve()
+    return any(real.is_relative_to(folder) for folder in folders)
+
+
+def _outside_message(path: str, allowed: list[Path]) -> str:
+    if len(allowed) == 1:
+        return (
+            f"{path!r} is outside the scenario's folder {allowed[0]}; area tables must be in it "
+            "(or allow another folder with --data-root, or data_root= in the library)"
+        )
+    return f"{path!r} is outside the scenario's folder {allowed[0]} and the data root {allowed[1]}"
 
 
 def _read_table(path: Path, where: str, problems: list[Problem]) -> pl.DataFrame | None:

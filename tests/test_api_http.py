@@ -386,7 +386,7 @@ def test_openapi_documents_every_operation_and_error(spec: dict[str, Any]) -> No
         for method, op in item.items()
         if method in ("get", "post")
     ]
-    assert len(operations) == 15
+    assert len(operations) == 16
     for path, method, op in operations:
         assert path.startswith("/api/v1/")
         assert op["security"] == [{"ApiKey": []}], (path, method)

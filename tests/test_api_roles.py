@@ -97,6 +97,15 @@ CASES = [
         lambda w: f"/api/v1/runs/{w.published}/compare/{w.draft}",
         COMMISSIONER_ONLY,
     ),
+    Case(
+        "published scorecard (London-wide)",
+        "GET",
+        lambda w: f"/api/v1/runs/{w.published}/scorecard",
+        LONDON_READERS,
+    ),
+    Case(
+        "draft scorecard", "GET", lambda w: f"/api/v1/runs/{w.draft}/scorecard", COMMISSIONER_ONLY
+    ),
     Case("publish", "POST", lambda w: f"/api/v1/runs/{w.published}/publish", COMMISSIONER_ONLY),
     Case(
         "London workbook",

@@ -722,7 +722,7 @@ def test_the_scenario_file_schema_documents_the_new_sections() -> None:
     schema = ScenarioFile.model_json_schema()
     assert {"fund_splits", "formula_grants", "bid_rounds"} <= set(schema["properties"])
     defs = schema["$defs"]
-    assert defs["AreaAmount"]["properties"]["area"]["pattern"] == r"^[EWSN]\d{8}$"
+    assert defs["AreaAmount"]["properties"]["area"]["pattern"] == r"^[EWSN][0-9]{8}$"
     assert defs["TransitionPolicy"]["properties"]["commitment_years"]["maximum"] == 10
     assert set(defs["BidRound"]["properties"]["objective"]["enum"]) == {
         "score",

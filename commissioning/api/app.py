@@ -16,6 +16,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from commissioning import __version__
 from commissioning.api.auth import authorise, provide_principal
+from commissioning.api.body import JsonRequest
 from commissioning.api.controllers import (
     ExportController,
     ReferenceController,
@@ -27,6 +28,7 @@ from commissioning.api.queue import RunQueue
 from commissioning.api.services.reference import reference_scenario
 from commissioning.api.settings import ApiSettings
 from commissioning.errors import ScenarioError
+from commissioning.safe_output import remove_output_leftovers
 from commissioning.store import Store, store_at
 
 API_PREFIX = "/api/v1"
@@ -68,12 +70,15 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         workers=settings.workers,
         queue_size=settings.queue_size,
         retry_after_seconds=settings.retry_after_seconds,
+        memory_mib=settings.worker_memory_mib,
+        run_time_limit_seconds=settings.run_time_limit_seconds,
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         # Runs a previous process left queued or running can never finish: mark them failed.
         await anyio.to_thread.run_sync(store.recover)
+        await anyio.to_thread.run_sync(remove_output_leftovers, store.data_dir)
         await anyio.to_thread.run_sync(_check_reference, settings)
         run_queue.open()
         try:
@@ -98,6 +103,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         lifespan=[lifespan],
         state=State({"settings": settings, "store": store, "run_queue": run_queue}),
         exception_handlers=EXCEPTION_HANDLERS,
+        request_class=JsonRequest,  # strict JSON bodies, 415 for anything else
         request_max_body_size=settings.max_body_bytes,
         openapi_config=OpenAPIConfig(
             title="commissioning",

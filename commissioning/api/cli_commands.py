@@ -10,7 +10,7 @@ from pathlib import Path
 from commissioning.store import ROLES, default_store_path
 
 EXIT_BAD_INPUT = 2
-AREA_CODE = re.compile(r"^[EWSN]\d{8}$")
+AREA_CODE = re.compile(r"^[EWSN][0-9]{8}$")  # ASCII digits only
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -74,12 +74,15 @@ def _serve(args: argparse.Namespace) -> int:
         return _fail("--workers must be at least 1")
     if args.queue_size < 0:
         return _fail("--queue-size must not be negative")
-    settings = ApiSettings(
-        store_path=args.store or default_store_path(),
-        workers=args.workers or default_workers(),
-        queue_size=args.queue_size,
-        reference_scenario=args.reference_scenario or default_reference_scenario(),
-    )
+    try:  # worker limits come from the environment and may be mistyped there
+        settings = ApiSettings(
+            store_path=args.store or default_store_path(),
+            workers=args.workers or default_workers(),
+            queue_size=args.queue_size,
+            reference_scenario=args.reference_scenario or default_reference_scenario(),
+        )
+    except ValueError as exc:
+        return _fail(str(exc))
     print(
         f"commissioning API on http://{args.host}:{args.port}/api/v1 "
         f"(docs: /schema; store: {settings.store_path}; solver workers: {settings.workers})",

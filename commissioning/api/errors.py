@@ -13,6 +13,7 @@ from litestar.status_codes import (
     HTTP_404_NOT_FOUND,
     HTTP_409_CONFLICT,
     HTTP_413_REQUEST_ENTITY_TOO_LARGE,
+    HTTP_415_UNSUPPORTED_MEDIA_TYPE,
     HTTP_429_TOO_MANY_REQUESTS,
     HTTP_500_INTERNAL_SERVER_ERROR,
 )
@@ -22,6 +23,7 @@ from pydantic import ValidationError
 from commissioning.api.schemas import ErrorBody, FieldError
 from commissioning.api.services.access import Busy, Conflict, Forbidden, NotFound, ServiceError
 from commissioning.errors import Problem, ScenarioError, problems_from
+from commissioning.strict_json import JsonInputError
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +75,8 @@ def _http_exception(request: Request[Any, Any, Any], exc: HTTPException) -> Resp
     errors = _validation_errors(exc.extra)
     if not errors and exc.status_code in (HTTP_400_BAD_REQUEST, HTTP_413_REQUEST_ENTITY_TOO_LARGE):
         errors = [FieldError(field="body", message=exc.detail)]  # e.g. JSON that does not parse
+    if not errors and exc.status_code == HTTP_415_UNSUPPORTED_MEDIA_TYPE:
+        errors = [FieldError(field="Content-Type", message=exc.detail)]
     return error_response(exc.status_code, exc.detail, errors, dict(exc.headers or {}))
 
 
@@ -83,6 +87,12 @@ def _problems(problems: list[Problem]) -> list[FieldError]:
 def _scenario_error(_: Request[Any, Any, Any], exc: ScenarioError) -> Response[ErrorBody]:
     return error_response(
         HTTP_400_BAD_REQUEST, "the scenario is not valid", _problems(exc.problems)
+    )
+
+
+def _json_error(_: Request[Any, Any, Any], exc: JsonInputError) -> Response[ErrorBody]:
+    return error_response(
+        HTTP_400_BAD_REQUEST, "the body is not valid JSON", _problems(exc.problems)
     )
 
 
@@ -115,6 +125,7 @@ def _unexpected(request: Request[Any, Any, Any], exc: Exception) -> Response[Err
 
 EXCEPTION_HANDLERS: ExceptionHandlersMap = {
     HTTPException: _http_exception,
+    JsonInputError: _json_error,
     ScenarioError: _scenario_error,
     ValidationError: _pydantic_error,
     ServiceError: _service_error,

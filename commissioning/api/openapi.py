@@ -26,6 +26,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     404: "No such scenario, run, table or area.",
     409: "The run is not in a state that allows this (still solving, failed or infeasible).",
     413: "The request body is larger than the server's limit.",
+    415: "The body is not JSON (send Content-Type: application/json, UTF-8).",
     429: "The run queue is full; retry after the number of seconds in the Retry-After header.",
 }
 

@@ -6,11 +6,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
+from commissioning.analysis import Scorecard
 from commissioning.store import RunRecord, StoredScenario
 from commissioning.store.interface import RunStatus
 
 HEX_ID = r"^[0-9a-f]{32}$"
-AREA_CODE = r"^[EWSN]\d{8}$"
+AREA_CODE = r"^[EWSN][0-9]{8}$"  # ASCII digits only, as ONS codes are
 
 Row = Annotated[
     dict[str, Any],
@@ -104,6 +105,14 @@ class ScenarioOut(Out):
         )
 
 
+class ScenarioCreated(ScenarioOut):
+    warnings: list[str] = Field(
+        default_factory=list,
+        description="Allowed but probably mistakes, each naming its field (e.g. a benchmark "
+        "per fewer than 1,000 people).",
+    )
+
+
 class ScenarioDetail(ScenarioOut):
     scenario: dict[str, Any] = Field(description="The scenario as stored (areas inline).")
 
@@ -116,6 +125,8 @@ class ScenarioList(Out):
 
 
 class StartRun(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     scenario_id: Annotated[str, StringConstraints(pattern=HEX_ID, min_length=32, max_length=32)] = (
         Field(description="Id of a stored scenario (32 hex digits).")
     )
@@ -172,6 +183,13 @@ class TableOut(Out):
     area_code: str | None
     columns: list[str]
     rows: list[Row]
+
+
+class RunScorecard(Out):
+    """The run's scorecard: the same measures and definitions whatever the fairness rule."""
+
+    run_id: str
+    scorecard: Scorecard
 
 
 class CompareRow(Out):

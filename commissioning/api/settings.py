@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -11,6 +12,10 @@ from commissioning.store import default_store_path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE_SCENARIO = REPO_ROOT / "fixtures" / "london-2019" / "scenario.json"
 REFERENCE_ENV = "COMMISSIONING_REFERENCE_SCENARIO"
+WORKER_MEMORY_ENV = "COMMISSIONING_WORKER_MEMORY_MIB"
+RUN_TIME_LIMIT_ENV = "COMMISSIONING_RUN_TIME_LIMIT_SECONDS"
+DEFAULT_WORKER_MEMORY_MIB = 4096
+DEFAULT_RUN_TIME_LIMIT_SECONDS = 600.0
 
 
 def default_workers() -> int:
@@ -20,6 +25,30 @@ def default_workers() -> int:
 
 def default_reference_scenario() -> Path:
     return Path(os.environ.get(REFERENCE_ENV) or DEFAULT_REFERENCE_SCENARIO)
+
+
+def _from_env(name: str, kind: type[int] | type[float], default: float) -> float:
+    text = os.environ.get(name, "").strip()
+    if not text:
+        return default
+    try:
+        value = kind(text)
+    except ValueError:
+        what = "whole number" if kind is int else "number"
+        raise ValueError(f"${name} must be a {what}, not {text!r}") from None
+    if not 0 < value < math.inf:
+        raise ValueError(f"${name} must be a positive number, not {text!r}")
+    return value
+
+
+def default_worker_memory_mib() -> int:
+    """$COMMISSIONING_WORKER_MEMORY_MIB, else 4 GiB: London solves in about 120 MiB."""
+    return int(_from_env(WORKER_MEMORY_ENV, int, DEFAULT_WORKER_MEMORY_MIB))
+
+
+def default_run_time_limit_seconds() -> float:
+    """$COMMISSIONING_RUN_TIME_LIMIT_SECONDS, else 10 minutes."""
+    return _from_env(RUN_TIME_LIMIT_ENV, float, DEFAULT_RUN_TIME_LIMIT_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -32,6 +61,10 @@ class ApiSettings:
     queue_size: int = 8
     """Runs that may wait for a worker; beyond workers + queue_size new runs get 429."""
     retry_after_seconds: int = 30
+    worker_memory_mib: int = field(default_factory=default_worker_memory_mib)
+    """Memory one solve may allocate; a run that needs more fails alone, plainly."""
+    run_time_limit_seconds: float = field(default_factory=default_run_time_limit_seconds)
+    """Wall time of one run's worker, from its start; the worker is then stopped (time_limit)."""
     max_body_bytes: int = 8 * 1024 * 1024
     api_key_header: str = "X-API-Key"
     debug: bool = False
@@ -41,5 +74,9 @@ class ApiSettings:
             raise ValueError("workers must be at least 1")
         if self.queue_size < 0:
             raise ValueError("queue_size must not be negative")
+        if self.worker_memory_mib < 256:
+            raise ValueError("worker_memory_mib must be at least 256 (a solve needs ~120 MiB)")
+        if not 0 < self.run_time_limit_seconds < math.inf:
+            raise ValueError("run_time_limit_seconds must be a positive number of seconds")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import io
 
-import polars as pl
-
-from commissioning.outputs import csv_text
+from commissioning.outputs import csv_text, frame_from_csv
 from commissioning.results import TABLE_SCHEMAS, RunResult, conform
 
 
@@ -23,5 +21,5 @@ def as_written(run: RunResult) -> RunResult:
             tables[name] = frame
             continue
         text = csv_text(conform(name, frame))
-        tables[name] = pl.read_csv(io.StringIO(text), schema=TABLE_SCHEMAS[name])
+        tables[name] = frame_from_csv(io.StringIO(text), TABLE_SCHEMAS[name])
     return RunResult(run.scenario, tables, run.summary, run.timing)

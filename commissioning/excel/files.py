@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -15,6 +13,7 @@ from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from commissioning.excel.safe_text import safe_text, sheet_title
+from commissioning.safe_output import staged_file
 
 CREATOR = "commissioning"
 
@@ -78,23 +77,11 @@ class _PinnedZip(ZipFile):
 
 
 def save_workbook(wb: Workbook, path: str | Path, stamp: datetime) -> Path:
-    """Write to a temporary file beside `path`, then rename over it: never a half-written file."""
+    """Write to a staging file beside `path`, then rename over it: never a half-written file."""
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     wb.properties.created = wb.properties.modified = stamp
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    # os.open with 0o666 lets the umask decide permissions, as for any ordinary new file.
-    fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            archive = _PinnedZip(handle, stamp.timetuple()[:6])
-            with archive:
-                ExcelWriter(wb, archive).save()
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
-        raise
+    with staged_file(path) as handle:
+        archive = _PinnedZip(handle, stamp.timetuple()[:6])
+        with archive:
+            ExcelWriter(wb, archive).save()
     return path

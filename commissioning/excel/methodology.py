@@ -18,23 +18,25 @@ from commissioning.excel import styles
 from commissioning.excel.layout import SheetWriter, Value, pounds
 from commissioning.excel.names import PAN_LONDON, area_names, service_names
 from commissioning.excel.run_facts import fairness_rule, stages
+from commissioning.fairness_rules import DEFINITIONS
 from commissioning.models import Scenario
 from commissioning.money import pounds as pounds_text
 from commissioning.results import RunResult
 
 FAIRNESS_IN_WORDS = {
     "leximin": (
-        "Leximin, worst-off first: the money first raises the lowest coverage of benchmark, over "
-        "every borough and benchmarked service, as high as the pots allow; coverage stops "
-        "counting at the benchmark."
+        "Leximin, worst-off first: the money raises the lowest coverage of benchmark as high as "
+        "the pots allow, then the next lowest, and so on, over every borough and benchmarked "
+        "service, in whole units; coverage stops counting at the benchmark."
     ),
     "proportional_to_benchmark_cost": (
-        "Proportional to benchmark cost: every borough and service gets the same share of its "
-        "gap to benchmark funded, so money follows the cost of reaching benchmark."
+        "Proportional to benchmark cost: the lowest share of a borough's gap to benchmark that is "
+        "funded is raised first, then the next lowest, and so on, so money follows the cost of "
+        "reaching benchmark."
     ),
     "equal_shortfall": (
-        "Equal shortfall: the shortfall in units against benchmark, measured against need, is "
-        "made as even as possible across boroughs."
+        "Equal shortfall: the largest shortfall against benchmark, as a share of target and "
+        "weighted by need, is made as small as possible first, then the next largest, and so on."
     ),
 }
 # Column widths (characters) shared by every section so the sheet reads as one document.
@@ -158,10 +160,12 @@ def write_methodology(ws: Worksheet, run: RunResult, area_code: str | None = Non
     doc.heading("Fairness rule")
     rule = fairness_rule(run)
     doc.paragraph(FAIRNESS_IN_WORDS.get(rule, f"Fairness rule: {rule}."))
+    if rule in DEFINITIONS:
+        doc.paragraph(f"Definition: {DEFINITIONS[rule]}.")
     if scenario.policy.service_priorities:
         doc.paragraph(
-            "Service priorities (coverage is divided by the weight, so a higher weight is lifted "
-            "sooner): "
+            "Service priorities (the level is divided by the weight, so a higher weight is lifted "
+            "sooner; unlisted services weigh 1): "
             + "; ".join(
                 f"{services.get(p.service, p.service)} {p.weight}"
                 for p in scenario.policy.service_priorities

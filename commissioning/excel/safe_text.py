@@ -3,7 +3,8 @@
 Scenario, pot, provider and bid names are typed by people outside MOPAC. A cell whose text starts
 with `=`, `+`, `-` or `@` can become a live formula the moment a borough lead edits it or saves
 the sheet as CSV and opens it again (CSV/formula injection), so such text is prefixed with an
-apostrophe, the OWASP-recommended neutraliser that survives CSV round trips.
+apostrophe, the OWASP-recommended neutraliser that survives CSV round trips. The rule is shared
+with the CSV files (commissioning.formula_text).
 """
 
 from __future__ import annotations
@@ -12,10 +13,8 @@ import re
 
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-# Tab and carriage return are on the list because spreadsheet apps skip them before a formula;
-# the full-width forms are read as formula starters by some East Asian locales of Excel.
-FORMULA_STARTERS = frozenset("=+-@\t\r＝＋－＠")
-NEUTRALISER = "'"
+from commissioning.formula_text import NEUTRALISER, starts_like_formula
+
 # Excel refuses longer text in a cell.
 MAX_CELL_TEXT = 32767
 
@@ -29,9 +28,7 @@ _LOOKS_LIKE_CELL = re.compile(r"^([A-Za-z]{1,3}\d+|[Rr]\d*[Cc]?\d*|[Cc]\d*)$")
 def safe_text(value: object) -> str:
     """Text that a spreadsheet will always show as text, never run as a formula."""
     text = ILLEGAL_CHARACTERS_RE.sub("", str(value))
-    # Excel ignores leading spaces and newlines before a formula starter, so look past them.
-    first = text.lstrip(" \n")[:1]
-    if first and first in FORMULA_STARTERS:
+    if starts_like_formula(text):
         text = NEUTRALISER + text
     if len(text) > MAX_CELL_TEXT:
         text = text[: MAX_CELL_TEXT - 1] + "…"

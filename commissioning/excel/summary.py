@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from decimal import Decimal
 
 from openpyxl.worksheet.worksheet import Worksheet
 
+from commissioning.analysis.scorecard import RULE_OBJECTIVE_LABEL, Coverage, scorecard
 from commissioning.excel import run_facts, styles
 from commissioning.excel.layout import Column, Formula, SheetWriter, Value, name_range, pounds
 from commissioning.excel.methodology import FAIRNESS_IN_WORDS
+from commissioning.money import pounds as pounds_text
 from commissioning.results import RunResult
 
 MONEY = ("budget_pence", "committed_pence", "allocated_pence", "unspent_pence")
@@ -32,10 +35,10 @@ def run_details(run: RunResult) -> list[tuple[str, Value, str | None]]:
         ("Fairness rule", FAIRNESS_IN_WORDS.get(rule, rule), None),
     ]
     level = run_facts.number(run, "fairness_level")
-    if level is not None and rule == "leximin":
-        details.append(("Lowest coverage of benchmark reached", level, styles.PERCENT))
-    elif level is not None:
-        details.append(("Fairness level reached", level, "0.0000"))
+    if level is not None:
+        # The rule's own measure, which is coverage only for leximin: the scorecard below
+        # gives coverage for every rule.
+        details.append((f"{RULE_OBJECTIVE_LABEL}: lowest level ({rule})", level, "0.000000"))
     for i, (name, objective, status) in enumerate(run_facts.stages(run), start=1):
         shown: Value = objective if isinstance(objective, int | float) else run_facts.NOT_RECORDED
         label = f"Stage {i}: {name}" + (f" ({status})" if status else "")
@@ -102,6 +105,7 @@ def write_summary(ws: Worksheet, run: RunResult) -> None:
         total_row=["Total", "", *[pounds(a) for a in grand]],
     )
     _by_service(writer, run)
+    _scorecard(writer, run)
     writer.finish(freeze="A3")
 
 
@@ -160,3 +164,130 @@ def _by_service(writer: SheetWriter, run: RunResult) -> None:
             pounds(total_committed + total_allocated),
         ],
     )
+
+
+SCORECARD_TITLE = "Scorecard: the same definitions for every fairness rule"
+
+
+def _shown(coverage: Coverage | None) -> Value:
+    """Coverage as the scorecard states it: rounded down, so below benchmark never shows 100%."""
+    return None if coverage is None else Decimal(coverage.percent.removesuffix("%")) / 100
+
+
+def _scorecard(writer: SheetWriter, run: RunResult) -> None:
+    """The run's scorecard (commissioning.analysis.scorecard), as summary.json and the CLI."""
+    card = scorecard(run)
+    usable = card.affordability
+    ratio: Value = (
+        card.highest_over_lowest
+        if card.highest_over_lowest is not None
+        else "not defined (the lowest coverage is 0)"
+    )
+    writer.skip()
+    writer.subtitle(SCORECARD_TITLE)
+    writer.note(
+        "A cell is a borough × benchmarked service × year; coverage = min(1, (existing + funded) "
+        "÷ benchmark target). £ short = units short rounded up to whole purchasable amounts × "
+        "their cost."
+    )
+    writer.key_values(
+        [
+            ("Benchmarked cells", card.benchmarked_cells, styles.WHOLE),
+            (
+                "Lowest coverage, all benchmarked cells",
+                _shown(card.lowest_coverage),
+                styles.PERCENT,
+            ),
+            (
+                "Lowest coverage, cells some pot may fund",
+                _shown(card.lowest_coverage_fundable),
+                styles.PERCENT,
+            ),
+            ("Cells no pot may fund (counted above)", card.unfundable_cells, styles.WHOLE),
+            ("Cells below benchmark", card.cells_below, styles.WHOLE),
+            ("Boroughs below benchmark", card.boroughs_below_count, styles.WHOLE),
+            ("Boroughs below benchmark, by name", ", ".join(card.boroughs_below) or "none", None),
+            ("Spread of coverage: Gini coefficient", card.gini, "0.000"),
+            ("Spread of coverage: highest ÷ lowest", ratio, "0.000"),
+            ("Money unspent, all pots and years", pounds(card.unspent_pence), styles.POUNDS),
+            (
+                "Unspent money a below-benchmark cell could have used",
+                pounds(usable.unspent_usable_pence),
+                styles.POUNDS,
+            ),
+            *[
+                (f"Held by a rule: {h.pot} {h.year}", f"{h.rule} ({pounds_text(h.pence)})", None)
+                for h in usable.held
+            ],
+        ]
+    )
+    writer.skip()
+    writer.subtitle("Scorecard: short of benchmark by service, all years")
+    writer.table(
+        [
+            Column("Service"),
+            Column("Units funded", styles.UNITS),
+            Column("Units short", styles.UNITS),
+            Column("Granularity"),
+            Column("Amounts short (rounded up)", styles.WHOLE),
+            Column("Cost of one amount", styles.POUNDS),
+            Column("£ short of benchmark", styles.POUNDS),
+        ],
+        [
+            [
+                s.service,
+                s.units_funded,
+                s.units_short,
+                s.granularity,
+                s.granules_short,
+                pounds(s.granule_cost_pence),
+                pounds(s.short_pence),
+            ]
+            for s in card.services
+        ],
+        total_row=["Total", None, None, None, None, None, pounds(card.short_pence)],
+    )
+    writer.skip()
+    writer.subtitle("Scorecard: below benchmark by year")
+    writer.table(
+        [
+            Column("Year"),
+            Column("Benchmarked cells", styles.WHOLE),
+            Column("Cells below", styles.WHOLE),
+            Column("Boroughs below", styles.WHOLE),
+            Column("Lowest coverage", styles.PERCENT),
+        ],
+        [
+            [
+                y.year,
+                y.benchmarked_cells,
+                y.cells_below,
+                y.boroughs_below_count,
+                _shown(y.lowest_coverage),
+            ]
+            for y in card.years
+        ],
+    )
+    writer.skip()
+    writer.key_values(
+        [
+            (f"Boroughs below in {y.year}", ", ".join(y.boroughs_below) or "none", None)
+            for y in card.years
+        ]
+    )
+    if card.unfundable:
+        writer.skip()
+        writer.subtitle("Scorecard: benchmarked cells no pot may fund")
+        writer.table(
+            [
+                Column("Year"),
+                Column("Area"),
+                Column("Area name"),
+                Column("Service"),
+                Column("Below benchmark"),
+            ],
+            [
+                [c.year, c.area_code, c.area_name, c.service, c.below_benchmark]
+                for c in card.unfundable
+            ],
+        )

@@ -6,11 +6,12 @@ import re
 from decimal import Decimal
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
+# [0-9], not \d: \d also matches other scripts' digits, and ONS codes are ASCII ("E0900000７").
 AreaCode = Annotated[
     str,
-    StringConstraints(pattern=r"^[EWSN]\d{8}$"),
+    StringConstraints(pattern=r"^[EWSN][0-9]{8}$"),
     Field(description="ONS geography code, e.g. E09000007 for Camden."),
 ]
 Identifier = Annotated[
@@ -24,17 +25,49 @@ Pence = Annotated[
 ]
 FinancialYear = Annotated[
     str,
-    StringConstraints(pattern=r"^\d{4}/\d{2}$"),
+    StringConstraints(pattern=r"^[0-9]{4}/[0-9]{2}$"),
     Field(description="Financial year April–March, written 2019/20."),
 ]
 Units = Annotated[
     Decimal,
     Field(ge=0, le=100000, max_digits=12, decimal_places=4, description="Units of a service."),
 ]
-Text = Annotated[str, StringConstraints(min_length=1, max_length=500)]
-Note = Annotated[str, StringConstraints(max_length=2000)]
+# Unicode's control characters (category Cc); tab and line breaks are allowed in notes only.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
-_YEAR = re.compile(r"^(\d{4})/(\d{2})$")
+
+def _refuse(pattern: re.Pattern[str], text: str) -> str:
+    """Refuse control characters: they corrupt CSV rows, workbook cells and terminal output."""
+    found = pattern.search(text)
+    if found is not None:
+        raise ValueError(
+            f"control character U+{ord(found.group()):04X} at position {found.start() + 1} "
+            "is not allowed here"
+        )
+    return text
+
+
+def _no_control_characters(text: str) -> str:
+    return _refuse(_CONTROL, text)
+
+
+def _layout_only(text: str) -> str:
+    return _refuse(_CONTROL_BUT_LAYOUT, text)
+
+
+Text = Annotated[
+    str, StringConstraints(min_length=1, max_length=500), AfterValidator(_no_control_characters)
+]
+Note = Annotated[str, StringConstraints(max_length=2000), AfterValidator(_layout_only)]
+ColumnName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=100),
+    AfterValidator(_no_control_characters),
+    Field(description="Name of an area indicator column, e.g. female_16_plus."),
+]
+
+_YEAR = re.compile(r"^([0-9]{4})/([0-9]{2})$")
 
 
 def year_start(year: str) -> int:

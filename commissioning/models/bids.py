@@ -87,7 +87,7 @@ class BidRound(Record):
         description="score: maximise the total score of the selected bids; "
         "coverage_weighted_score: each bid counts its score × its number of partner areas.",
     )
-    min_partner_areas: Annotated[int, Field(ge=1, le=2000)] = Field(
+    min_partner_areas: Annotated[int, Field(ge=1, le=2000, strict=True)] = Field(
         default=1, description="Bids with fewer partner areas are not eligible."
     )
     require_every_area_covered: bool = Field(

@@ -63,7 +63,7 @@ class TransitionPolicy(Record):
     max_below_target_pct: Percent | None = Field(
         default=None, description="No area's grant is more than this % below its target."
     )
-    commitment_years: Annotated[int, Field(ge=1, le=10)] = Field(
+    commitment_years: Annotated[int, Field(ge=1, le=10, strict=True)] = Field(
         default=1,
         description="Grants are committed for periods of this many years, counted from the "
         "scenario's first year: in the later years of a period each area receives at least its "

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from commissioning.models.base import AreaCode, Identifier, Pence, Record, Units
+from commissioning.models.base import AreaCode, ColumnName, Identifier, Pence, Record, Units
 
 FairnessRule = Literal["leximin", "proportional_to_benchmark_cost", "equal_shortfall"]
 Weight = Annotated[Decimal, Field(ge=0, le=10**6, max_digits=12, decimal_places=6)]
@@ -16,7 +16,7 @@ Weight = Annotated[Decimal, Field(ge=0, le=10**6, max_digits=12, decimal_places=
 class NeedWeight(Record):
     """How much one indicator counts in the need index."""
 
-    indicator: Annotated[str, Field(min_length=1, max_length=100)]
+    indicator: ColumnName
     weight: Weight
 
 
@@ -68,9 +68,9 @@ class SolverOptions(Record):
     """Which solver runs, and how long and how exactly."""
 
     solver: Literal["highs", "cbc"] = "highs"
-    time_limit_seconds: Annotated[float, Field(gt=0, le=3600)] = 60.0
-    relative_gap: Annotated[float, Field(ge=0, le=0.5)] = 0.005
-    threads: Annotated[int, Field(ge=1, le=64)] = 1
+    time_limit_seconds: Annotated[float, Field(gt=0, le=3600, strict=True)] = 60.0
+    relative_gap: Annotated[float, Field(ge=0, le=0.5, strict=True)] = 0.005
+    threads: Annotated[int, Field(ge=1, le=64, strict=True)] = 1
 
 
 class Policy(Record):
@@ -101,7 +101,7 @@ class Policy(Record):
         "move at most this percentage from the year before (the previous allocation, priced "
         "at unit cost, for the first year); areas with no previous allocation are not limited.",
     )
-    award_years: Annotated[int, Field(ge=1, le=10)] = Field(
+    award_years: Annotated[int, Field(ge=1, le=10, strict=True)] = Field(
         default=1, description="Length of an award: a unit funded in its first year stays funded."
     )
     solver: SolverOptions = Field(default_factory=SolverOptions)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import hashlib
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from decimal import Decimal
 from typing import Any
 
 from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from commissioning.errors import field_path
 from commissioning.models.area import Area
 from commissioning.models.base import (
     FinancialYear,
@@ -27,6 +29,13 @@ from commissioning.models.policy import Policy
 from commissioning.models.service import Benchmark, Service
 
 Problem = tuple[tuple[str | int, ...], str, Any]
+
+MAX_POPULATION = 100_000_000
+"""Largest basis population of one area (the most populous local authority has ~1 million)."""
+MAX_TARGET_UNITS = 10_000
+"""Largest benchmark target of one service in one area (London's largest is under 30 FTE)."""
+USUAL_PER = 1_000
+"""A benchmark rate per fewer people than this is almost always a typo (for 100,000)."""
 
 
 class ScenarioCore(Record):
@@ -83,9 +92,23 @@ class Scenario(ScenarioCore):
         """Fixed commitments charged to a pot in a year (paid before anything else)."""
         return sum(c.amount_pence for c in self.commitments if c.pot == pot_id and c.runs_in(year))
 
+    def warnings(self) -> list[str]:
+        """Things that are allowed but usually mistakes, each naming its field in plain words."""
+        return [f"{field_path(loc)}: {message}" for loc, message in _warnings(self)]
+
     def content_hash(self) -> str:
         """SHA-256 of the canonical JSON form: the same scenario always hashes the same."""
         return hashlib.sha256(self.model_dump_json().encode()).hexdigest()
+
+
+def _warnings(s: Scenario) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for i, b in enumerate(s.benchmarks):
+        if b.per < USUAL_PER:
+            yield (
+                ("benchmarks", i, "per"),
+                f"the {b.service!r} benchmark is {b.units} per {b.per:,} people; rates are "
+                "usually per 100,000 (or per 1,000 at least), so check this is not a typo",
+            )
 
 
 def _duplicates(values: Iterable[str]) -> list[str]:
@@ -153,6 +176,7 @@ def _problems(s: Scenario) -> Iterator[Problem]:
                     f"{b.basis!r}; it must be above zero",
                     basis,
                 )
+        yield from _size_problems(s, i, b)
 
     for i, pot in enumerate(s.pots):
         for j, amount in enumerate(pot.amounts):
@@ -199,6 +223,38 @@ def _problems(s: Scenario) -> Iterator[Problem]:
 
     yield from _policy_problems(s, area_codes, service_ids)
     yield from grant_problems(s)
+
+
+def _size_problems(s: Scenario, i: int, b: Benchmark) -> Iterator[Problem]:
+    """Populations and targets no real area has: they would make the optimiser's work grow with
+    the size of the numbers (every granule up to a target), so they stop here, named."""
+    too_big: list[tuple[Area, Decimal]] = []
+    for k, area in enumerate(s.areas):
+        basis = area.indicators.get(b.basis)
+        if basis is None or basis <= 0:
+            continue
+        if basis > MAX_POPULATION:
+            yield (
+                ("areas", k, "indicators", b.basis),
+                f"{area.code} ({area.name}) has a population of {basis:,.0f} in {b.basis!r}, "
+                f"the basis of the {b.service!r} benchmark; no area has more than 100 million "
+                "people",
+                basis,
+            )
+        else:
+            target = b.target_units(basis)
+            if target > MAX_TARGET_UNITS:
+                too_big.append((area, target))
+    if too_big:
+        area, target = max(too_big, key=lambda pair: pair[1])
+        more = f" (and {len(too_big) - 1} more areas)" if len(too_big) > 1 else ""
+        yield (
+            ("benchmarks", i),
+            f"the {b.service!r} benchmark ({b.units} per {b.per:,}) gives {area.code} "
+            f"({area.name}) a target of {target:,.1f} units{more}; no area needs more than "
+            f"{MAX_TARGET_UNITS:,} units of a service: check units and per",
+            str(target),
+        )
 
 
 def _year_problems(s: Scenario) -> Iterator[Problem]:

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, model_validator
 
-from commissioning.models.base import Identifier, Note, Record, Text
+from commissioning.models.base import ColumnName, Identifier, Note, Record, Text
 
 ServiceUnit = Literal["FTE", "bed-space", "contract"]
 
@@ -51,10 +51,11 @@ class Benchmark(Record):
 
     service: Identifier
     units: Annotated[Decimal, Field(gt=0, le=10**6, max_digits=12, decimal_places=6)]
-    per: Annotated[int, Field(gt=0, le=10**9)] = Field(
-        description="Population size the rate is per."
+    per: Annotated[int, Field(gt=0, le=10**9, strict=True)] = Field(
+        description="Population size the rate is per, usually 100000 (below 1,000 is warned "
+        "about as a likely typo)."
     )
-    basis: Annotated[str, Field(min_length=1, max_length=100)] = Field(
+    basis: ColumnName = Field(
         description="Area indicator column holding the basis population, e.g. female_16_plus."
     )
     source: Text
@@ -63,3 +64,7 @@ class Benchmark(Record):
     @property
     def rate_per_person(self) -> Decimal:
         return self.units / self.per
+
+    def target_units(self, basis_population: float) -> Decimal:
+        """Units an area of this basis population needs, exactly: population × units / per."""
+        return Decimal(basis_population) * self.units / self.per

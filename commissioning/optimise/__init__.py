@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import inspect
 import platform
 import time
+from collections.abc import Callable
+from dataclasses import replace
 from importlib.metadata import version
 
 import polars as pl
 import pulp
 
 from commissioning import __version__
+from commissioning.fairness_rules import DEFINITIONS
 from commissioning.models import Scenario
 from commissioning.need import benchmark_targets, need_index
-from commissioning.optimise.data import build_data
-from commissioning.optimise.funding_rounds import prepare
+from commissioning.optimise import affordability
+from commissioning.optimise.data import AllocationData, build_data
+from commissioning.optimise.funding_rounds import PreparedRound, prepare
+from commissioning.optimise.solver import retry_log, run_deadline
 from commissioning.optimise.split import split_by_pot
-from commissioning.optimise.stages import solve_stages
+from commissioning.optimise.stages import Solution, solve_stages
 from commissioning.optimise.tables import (
     allocations_table,
     commitments_table,
@@ -24,15 +30,64 @@ from commissioning.optimise.tables import (
 )
 from commissioning.results import Allocation, RunResult, conform
 
-__all__ = ["Allocation", "solve"]
+__all__ = ["Allocation", "ProgressCallback", "solve"]
 
 
-def solve(scenario: Scenario) -> RunResult:
-    """Solve a validated scenario. Raises InfeasibleScenario (plain words) or SolverFailed."""
+# Called with a complete, provisional run after each solved stage (status "time_limit", the
+# stage reached named), so a caller that must stop the solve keeps the best allocation so far.
+ProgressCallback = Callable[[RunResult], None]
+
+
+def solve(scenario: Scenario, *, on_progress: ProgressCallback | None = None) -> RunResult:
+    """Solve a validated scenario. Raises InfeasibleScenario (plain words) or SolverFailed.
+
+    The stages share the scenario's time limit: each solver call gets at most what is left of
+    it (a stage that runs out keeps its feasible warm start). `on_progress`, if given, receives
+    a provisional run after each completed stage.
+    """
     started = time.perf_counter()
-    prepared = prepare(scenario)
-    data = build_data(prepared.scenario, prepared.bid_provision)
-    solution = solve_stages(data)
+    with retry_log() as retries:
+        prepared = prepare(scenario)
+        data = build_data(prepared.scenario, prepared.bid_provision)
+        with run_deadline(scenario.policy.solver.time_limit_seconds):
+            solution = _solve_stages(data, on_progress, scenario, prepared, started, retries)
+        return _result(scenario, prepared, data, solution, started, retries)
+
+
+def _solve_stages(
+    data: AllocationData,
+    on_progress: ProgressCallback | None,
+    scenario: Scenario,
+    prepared: PreparedRound,
+    started: float,
+    retries: list[str],
+) -> Solution:
+    # solve_stages takes `on_stage(partial: Solution)` once it reports progress (the hook: call
+    # it after each completed stage with the granules the stage's answer holds).
+    if on_progress is None or "on_stage" not in inspect.signature(solve_stages).parameters:
+        return solve_stages(data)
+
+    def on_stage(partial: Solution) -> None:
+        run = _result(scenario, prepared, data, partial, started, retries)
+        stages = run.summary["stages"]
+        summary = {
+            **run.summary,
+            "status": "time_limit",
+            "stage_reached": stages[-1]["name"] if stages else None,
+        }
+        on_progress(replace(run, summary=summary))
+
+    return solve_stages(data, on_stage=on_stage)  # type: ignore[call-arg,unused-ignore]
+
+
+def _result(
+    scenario: Scenario,
+    prepared: PreparedRound,
+    data: AllocationData,
+    solution: Solution,
+    started: float,
+    retries: list[str],
+) -> RunResult:
     payments = split_by_pot(data, solution.granules)
     pots = pots_table(data, payments)
     tables = {
@@ -47,13 +102,19 @@ def solve(scenario: Scenario) -> RunResult:
         tables["grants"] = conform("grants", prepared.grants)
     if prepared.bids is not None:
         tables["bids"] = conform("bids", prepared.bids)
+    opts = scenario.policy.solver
+    exact = solution.fairness_level
+    level = None if exact is None else round(float(exact), 6)
+    unspent = {(r["pot"], r["year"]): r["unspent_pence"] for r in pots.iter_rows(named=True)}
     summary = {
         "scenario": scenario.name,
         "scenario_hash": scenario.content_hash(),
         "financial_years": list(scenario.financial_years),
         "areas": len(scenario.areas),
         "fairness_rule": scenario.policy.fairness_rule,
-        "fairness_level": solution.fairness_level,
+        "fairness_rule_definition": DEFINITIONS[scenario.policy.fairness_rule],
+        "fairness_level": level,
+        "fairness_level_exact": None if exact is None else str(exact),
         "status": solution.status,
         "gap": round(solution.gap, 6),
         "solver": {
@@ -61,7 +122,14 @@ def solve(scenario: Scenario) -> RunResult:
             "time_limit_seconds": scenario.policy.solver.time_limit_seconds,
             "relative_gap": scenario.policy.solver.relative_gap,
             "threads": scenario.policy.solver.threads,
-            "stage_tolerance": "each stage keeps the previous optimum within relative_gap",
+            **({"retries": list(retries)} if retries else {}),
+        },
+        "tolerances": {
+            "fairness": "exact (no gap): every level is decided by exact checks",
+            "later_stages": (
+                f"stability and cost are kept within relative_gap {opts.relative_gap}; "
+                "they cannot change any cell's level"
+            ),
         },
         "stages": [
             {
@@ -72,6 +140,7 @@ def solve(scenario: Scenario) -> RunResult:
             for s in solution.stages
         ],
         "totals_pence": _totals(pots),
+        "affordability": affordability.check(data, solution.granules, unspent),
         "versions": {
             "commissioning": __version__,
             "python": platform.python_version(),
@@ -83,7 +152,9 @@ def solve(scenario: Scenario) -> RunResult:
     timing = {
         "wall_time_seconds": round(time.perf_counter() - started, 4),
         "stage_seconds": {s.name: round(s.seconds, 4) for s in solution.stages},
-        "lp_feasibility_checks": solution.lp_checks,
+        "fairness_feasibility_checks": solution.lp_checks,
+        "fairness_mip_solves": solution.mip_checks,
+        "fairness_rounds": solution.rounds,
     }
     return RunResult(scenario, tables, summary, timing)
 

@@ -46,7 +46,7 @@ from commissioning.models import (
 from commissioning.models.grant_checks import bid_commitment_id
 from commissioning.money import pounds
 from commissioning.optimise.formula_grant import effective_pot_amounts
-from commissioning.optimise.solver import quiet_stdout
+from commissioning.optimise.solver import make_solver, run
 from commissioning.results import BIDS_SCHEMA
 
 __all__ = [
@@ -119,32 +119,23 @@ def _deliveries(bid: Bid) -> set[tuple[str, str]]:
 
 
 def _solve_mip(problem: pulp.LpProblem, options: SolverOptions, what: str) -> bool:
-    """True: solved to proven optimality. False: infeasible. Anything else raises SolverFailed."""
-    solver: pulp.LpSolver
-    if options.solver == "cbc":
-        solver = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=options.time_limit_seconds, threads=options.threads, gapRel=0
-        )
-    else:
-        solver = pulp.HiGHS(
-            msg=False,
-            timeLimit=options.time_limit_seconds,
-            threads=options.threads,
-            gapRel=0.0,
-            gapAbs=0.5,  # objectives are whole numbers, so within 0.5 of the bound is optimal
-            mip_feasibility_tolerance=1e-9,
-        )
-    with quiet_stdout():
-        problem.solve(solver)
-    if problem.sol_status == pulp.LpSolutionOptimal:
+    """True: solved to proven optimality. False: infeasible, confirmed by every attempt of the
+    solver ladder (HiGHS once called a feasible round infeasible). Anything else raises
+    SolverFailed."""
+    # Integer tolerance 1e-9 first: a bid's cost is up to millions of pence, so a "binary"
+    # of 1 - 1e-8 could hide pennies; the selection is re-checked in integers anyway.
+    solver = make_solver(
+        options, mip=True, relative_gap=0.0, absolute_gap=0.5, feasibility_tolerance=1e-9
+    )  # objectives are whole numbers, so within 0.5 of the bound is optimal
+    report = run(problem, solver, objective_tolerance=1e-9, confirm_infeasible="ladder")
+    if report.state == "optimal":
         return True
-    if problem.sol_status == pulp.LpSolutionInfeasible or problem.status == pulp.LpStatusInfeasible:
+    if report.state == "infeasible":
         return False
     raise SolverFailed(
         f"{what}: the solver stopped before proving the best selection of bids "
-        f"(status {pulp.LpStatus.get(problem.status, problem.status)}, solution status "
-        f"{problem.sol_status}, time limit {options.time_limit_seconds:g} s); no bids are "
-        "reported"
+        f"({report.state}, time limit {options.time_limit_seconds:g} s; tried: "
+        f"{'; '.join(report.attempts)}); no bids are reported"
     )
 
 

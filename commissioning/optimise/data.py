@@ -31,7 +31,7 @@ class Slot:
     target: float  # benchmark target units; 0 when the service has no benchmark
     existing: float  # units funded elsewhere in every year
     need: float  # need index of the area (mean 1)
-    priority: float
+    priority: Decimal  # fairness weight of the service (1 unless listed)
     pots: tuple[str, ...]
     ring_fences: tuple[str, ...]
     floor: int  # granules, from area limits
@@ -124,10 +124,9 @@ def build_data(
         for e in provisions:
             by_year = extra.setdefault((e.area, e.service), {})
             by_year[year] = by_year.get(year, 0.0) + float(e.units)
-    # Normalised so the most important service has weight 1: a lower-priority cell reaches the
-    # top fairness level at a coverage equal to its weight, and later stages fill the rest.
-    top = max((float(p.weight) for p in policy.service_priorities), default=1.0)
-    priorities = {p.service: float(p.weight) / top for p in policy.service_priorities}
+    # Unlisted services weigh 1 and listed weights are relative to that, so listing one service
+    # changes that service alone (normalising by the largest weight would move the others).
+    priorities = {p.service: p.weight for p in policy.service_priorities}
     previous = {(p.area, p.service): p.units for p in policy.previous_allocation}
 
     slots: list[Slot] = []
@@ -169,7 +168,7 @@ def build_data(
                     target=target,
                     existing=existing.get(key, 0.0),
                     need=needs[area.code],
-                    priority=priorities.get(service.id, 1.0),
+                    priority=priorities.get(service.id, Decimal(1)),
                     pots=pots,
                     ring_fences=fences,
                     floor=floor,

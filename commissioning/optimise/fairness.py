@@ -1,25 +1,43 @@
-"""Fairness rules: how a cell's benchmark position is measured, and what a level requires.
+"""Fairness rules: how a benchmarked cell's position is measured, exactly, as a rational number.
 
-Every rule scores a benchmarked cell (an area × service in one year) on a level from 0 (worst)
-to 1 (at benchmark) that rises with the units funded. Stage one of the optimiser maximises the
-lowest level over all cells. Because units come in granules, the level of a cell can only take a
-few values, and for a given level the fewest granules each cell needs follow directly; so the
-optimum is found by a binary search over those values, each step asking only whether the money
-and the rules allow it.
+A *cell* is one area × service in one year. Every rule scores a cell with a *level* that rises
+with the granules funded and stops rising at the benchmark; the optimiser then lexicographically
+maximises the sorted vector of levels (leximin). The rules differ only in the level:
+
+    leximin                         level = min(1, (existing + funded) ÷ target) ÷ weight
+    proportional_to_benchmark_cost  level = min(1, funded ÷ (target − existing)) ÷ weight
+    equal_shortfall                 level = −need × weight × (target − existing − funded)⁺ ÷ target
+
+`weight` is the service's priority (unlisted services weigh 1; a weight of 2 means the service
+is lifted as if it were twice as far from benchmark). With k granules of g units funded, each
+level is affine in k until it reaches the benchmark, `min(top, a + b·k)`, so for any threshold
+the fewest granules that reach it follow directly: `ceil((t − a) ÷ b)`. Nothing enumerates
+granules, so work grows with the number of cells, not with the size of the numbers.
+
+All arithmetic is on `fractions.Fraction`: the levels that decide who gets a unit are exact.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
 
-import numpy as np
-
+from commissioning.fairness_rules import DEFINITIONS, RULES  # noqa: F401
 from commissioning.optimise.data import Slot
 
+# Kept for callers that compare floats written to tables (never used to decide units).
 EPSILON = 1e-9
 
-ScoredCell = tuple[Slot, str]  # a slot in one year
+
+def exact(value: float | int | str | object) -> Fraction:
+    """A float from a table as the decimal it was written as (0.1 is 1/10, not 0.1000…0555)."""
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, float):
+        return Fraction(repr(value))
+    return Fraction(str(value))
 
 
 def gap(slot: Slot, year: str) -> float:
@@ -27,52 +45,83 @@ def gap(slot: Slot, year: str) -> float:
     return max(0.0, slot.target - slot.existing_in(year))
 
 
+@dataclass(frozen=True)
+class ScoredCell:
+    """One benchmarked cell and its level function `min(top, a + b·k)` for k granules funded,
+    with k kept between the cell's floor and cap (in granules)."""
+
+    slot: Slot
+    year: str
+    a: Fraction
+    b: Fraction
+    top: Fraction  # the level at the benchmark (or at the cap, if that comes first)
+    floor: int
+    cap: int | None
+
+    @property
+    def key(self) -> tuple[int, str]:
+        return (self.slot.index, self.year)
+
+    def level(self, granules: int) -> Fraction:
+        return min(self.top, self.a + self.b * granules)
+
+    def granules_for(self, threshold: Fraction) -> int | None:
+        """Fewest granules whose level reaches `threshold`; None if the cell cannot."""
+        if threshold > self.top:
+            return None
+        if self.a >= threshold or self.b == 0:
+            return self.floor
+        return max(self.floor, math.ceil((threshold - self.a) / self.b))
+
+    def granules_above(self, threshold: Fraction) -> int | None:
+        """Fewest granules whose level is strictly above `threshold`; None if the cell cannot."""
+        if threshold >= self.top:
+            return None
+        if self.a > threshold:
+            return self.floor
+        k = math.floor((threshold - self.a) / self.b) + 1
+        return max(self.floor, k)
+
+
 def scored_cells(slots: Sequence[Slot], years: Sequence[str], rule: str) -> list[ScoredCell]:
-    """Cells the fairness rule scores: benchmarked ones (with a gap, for the proportional rule)."""
-    cells = [(s, y) for s in slots if s.benchmarked for y in years]
-    if rule == "proportional_to_benchmark_cost":
-        return [(s, y) for s, y in cells if gap(s, y) > EPSILON]
+    """The cells the rule scores: benchmarked ones (with a gap, for the proportional rule)."""
+    cells = []
+    for slot in slots:
+        if not slot.benchmarked:
+            continue
+        for year in years:
+            cell = _cell(slot, year, rule)
+            if cell is not None:
+                cells.append(cell)
     return cells
 
 
-def shortfall_scale(cells: Sequence[ScoredCell]) -> float:
-    """Largest need-relative gap, so the equal-shortfall level runs from 0 to 1."""
-    return max((gap(s, y) / s.need for s, y in cells if s.need > 0), default=1.0) or 1.0
-
-
-def level(slot: Slot, year: str, granules: float, rule: str, scale: float) -> float:
-    """The level a cell reaches with this many granules funded (capped at 1: the benchmark)."""
-    units = float(slot.granule_units) * granules
+def _cell(slot: Slot, year: str, rule: str) -> ScoredCell | None:
+    target = exact(slot.target)
+    existing = exact(slot.existing_in(year))
+    granule = Fraction(slot.granule_units)
+    weight = Fraction(slot.priority)
     if rule == "leximin":
-        return min(1.0, (slot.existing_in(year) + units) / slot.target / slot.priority)
-    if rule == "proportional_to_benchmark_cost":
-        return min(1.0, units / gap(slot, year))
-    shortfall = max(0.0, gap(slot, year) - units)
-    return min(1.0, 1.0 - shortfall / max(slot.need, EPSILON) / scale)
-
-
-def granules_needed(slot: Slot, year: str, target_level: float, rule: str, scale: float) -> int:
-    """Fewest granules that lift the cell to `target_level`."""
-    g = float(slot.granule_units)
-    t = min(target_level, 1.0)
-    if rule == "leximin":
-        units = min(t * slot.priority, 1.0) * slot.target - slot.existing_in(year)
+        a, b, top = existing / target / weight, granule / target / weight, 1 / weight
     elif rule == "proportional_to_benchmark_cost":
-        units = t * gap(slot, year)
-    else:
-        units = gap(slot, year) - (1.0 - t) * scale * max(slot.need, EPSILON)
-    return max(0, math.ceil(units / g - EPSILON))
+        if existing >= target:
+            return None
+        short = target - existing
+        a, b, top = Fraction(0), granule / short / weight, 1 / weight
+    elif rule == "equal_shortfall":
+        scale = exact(slot.need) * weight / target
+        a, b, top = -scale * max(Fraction(0), target - existing), scale * granule, Fraction(0)
+    else:  # pragma: no cover - the policy model admits only the rules above
+        raise ValueError(f"unknown fairness rule {rule!r}")
+    cap = slot.cap_in(year)
+    if cap is not None:
+        top = min(top, a + b * cap)
+    return ScoredCell(slot, year, a, b, min(top, max(a, top)), slot.floor, cap)
 
 
-def candidate_levels(cells: Sequence[ScoredCell], rule: str, scale: float) -> np.ndarray:
-    """Every level some cell can sit at, sorted: the optimum is one of them."""
-    values: list[float] = [1.0]
-    seen: set[tuple[int, float]] = set()
-    for slot, year in cells:
-        key = (slot.index, slot.existing_in(year))
-        if key in seen:
-            continue  # the same slot with the same existing units has the same levels
-        seen.add(key)
-        most = granules_needed(slot, year, 1.0, rule, scale)
-        values.extend(level(slot, year, k, rule, scale) for k in range(most + 1))
-    return np.unique(np.round(np.asarray(values), 12))
+def level_of(cell: ScoredCell, granules: int) -> Fraction:
+    return cell.level(granules)
+
+
+def lowest_level(cells: Sequence[ScoredCell], granules: dict[tuple[int, str], int]) -> Fraction:
+    return min((c.level(granules[c.key]) for c in cells), default=Fraction(1))

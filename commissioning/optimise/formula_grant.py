@@ -49,7 +49,7 @@ from commissioning.errors import InfeasibleScenario, SolverFailed
 from commissioning.models import Area, FormulaGrant, NeedWeight, Scenario, SolverOptions
 from commissioning.models.grants import split_pot_amounts
 from commissioning.money import pounds
-from commissioning.optimise.solver import quiet_stdout
+from commissioning.optimise.solver import make_solver, run
 from commissioning.results import GRANTS_SCHEMA
 
 __all__ = [
@@ -270,23 +270,13 @@ def _infeasibilities(
 
 
 def _solve_lp(problem: pulp.LpProblem, options: SolverOptions, what: str) -> None:
-    """Solve an LP to proven optimality, or raise SolverFailed saying what was being solved."""
-    solver: pulp.LpSolver
-    if options.solver == "cbc":
-        solver = pulp.PULP_CBC_CMD(
-            msg=False, timeLimit=options.time_limit_seconds, threads=options.threads, mip=False
-        )
-    else:
-        solver = pulp.HiGHS(
-            msg=False, timeLimit=options.time_limit_seconds, threads=options.threads, mip=False
-        )
-    with quiet_stdout():
-        problem.solve(solver)
-    if problem.sol_status != pulp.LpSolutionOptimal:
+    """Solve an LP to proven optimality, or raise SolverFailed saying what was being solved.
+    The solver ladder retries errors and confirms an infeasible verdict before it is final."""
+    report = run(problem, make_solver(options, mip=False))
+    if report.state != "optimal":
         raise SolverFailed(
-            f"{what}: the solver stopped without an optimal answer "
-            f"(status {pulp.LpStatus.get(problem.status, problem.status)}, "
-            f"solution status {problem.sol_status}); no grants are reported"
+            f"{what}: the solver stopped without an optimal answer ({report.state}; tried: "
+            f"{'; '.join(report.attempts)}); no grants are reported"
         )
 
 

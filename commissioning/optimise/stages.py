@@ -1,29 +1,32 @@
-"""The lexicographic solve: fairness first, then need-weighted shortfall, then stability, then cost.
+"""The lexicographic solve: exact leximin fairness first, then stability, then cost.
 
-Each stage fixes the previous stage's optimum (within the stated tolerance) before the next
-objective is optimised, so a later preference can never undo an earlier one.
+Fairness decides who gets units and is exact (`leximin`: no relative gap anywhere). The later
+stages can no longer change any cell's level, only which of equally fair allocations is chosen:
+stability (fewest units moved from a previous allocation), then least cost. Only the cost stage
+keeps a relative gap, and it is reported.
 
 Years that no rule ties together (no pace-of-change limit, awards that end) are independent
-problems, so they are solved as separate, smaller models: the fairness level is the lowest of
-the blocks' best levels, and the later objectives are sums over blocks.
+problems, so they are solved as separate, smaller models.
 """
 
 from __future__ import annotations
 
-import math
+import time
 from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 import pulp
 
 from commissioning.errors import InfeasibleScenario, SolverFailed
-from commissioning.optimise import fairness, level_check
+from commissioning.optimise import fairness
 from commissioning.optimise.data import AllocationData
 from commissioning.optimise.diagnose import diagnose
+from commissioning.optimise.leximin import Leximin
 from commissioning.optimise.model import AllocationModel
 from commissioning.optimise.prechecks import impossibilities
 from commissioning.optimise.solver import SolveReport, make_solver, run
 
-# A stage's optimum is kept to within relative_gap of itself, plus this hair for round-off.
+# A later stage's optimum is kept to within its tolerance, plus this hair for round-off.
 ABSOLUTE_TOLERANCE = 1e-6
 
 
@@ -39,9 +42,11 @@ class StageResult:
 @dataclass
 class Solution:
     granules: dict[tuple[int, str], int]
-    fairness_level: float | None
+    fairness_level: Fraction | None
     stages: list[StageResult] = field(default_factory=list)
     lp_checks: int = 0
+    mip_checks: int = 0
+    rounds: int = 0
 
     @property
     def status(self) -> str:
@@ -63,113 +68,33 @@ def year_blocks(data: AllocationData) -> list[tuple[str, ...]]:
 
 
 class BlockSolver:
-    """One block of years: its model, and the fewest-granule requirements of a fairness level."""
+    """One block of years: its model, its fairness rounds and its later stages."""
 
-    def __init__(
-        self,
-        data: AllocationData,
-        scored: list[fairness.ScoredCell],
-        scale: float,
-        solution: Solution,
-    ):
+    def __init__(self, data: AllocationData, rule: str):
         self.data = data
         self.options = data.scenario.policy.solver
-        self.rule = data.scenario.policy.fairness_rule
         self.model = AllocationModel(data)
-        self.scored = {(slot.index, year) for slot, year in scored}
-        self.scale = scale
-        self.solution = solution
-        self.cost = pulp.LpAffineExpression(
-            {self.model.units[(s.index, y)]: s.granule_cost for s in data.slots for y in data.years}
-        )
+        self.cells = fairness.scored_cells(data.slots, data.years, rule)
+        self.leximin = Leximin(data, self.model, self.cells, self.options)
 
-    def require(self, level: float | None) -> bool:
-        """Set each cell's fewest granules for `level`; False if a cap makes it impossible."""
-        granules = self.requirement(level)
-        if granules is None:
-            return False
-        for cell, need in granules.items():
-            self.model.units[cell].lowBound = need
-        return True
+    def has_any_allocation(self) -> bool:
+        """The rules and money allow some allocation (units at their floors and caps)."""
+        self.model.problem.setObjective(pulp.LpAffineExpression())
+        return run(self.model.problem, make_solver(self.options, mip=False)).has_solution
 
-    def affordable(self, level: float) -> bool:
-        """Binary-search step: can the money and rules reach `level` (LP relaxation)?"""
-        if level_check.applies(self.data):
-            granules = self.requirement(level)
-            if granules is None:
-                return False
-            self.solution.lp_checks += 1
-            return level_check.money_allows(self.data, granules)
-        return self.feasible(level, mip=False) is not None
-
-    def requirement(self, level: float | None) -> dict[tuple[int, str], int] | None:
-        """Fewest granules per cell for `level`, or None if a cap makes it impossible."""
-        granules = {}
-        for slot in self.data.slots:
-            for year in self.data.years:
-                need = slot.floor
-                if level is not None and (slot.index, year) in self.scored:
-                    need = max(
-                        need,
-                        fairness.granules_needed(slot, year, level, self.rule, self.scale),
-                    )
-                cap = slot.cap_in(year)
-                if cap is not None and need > cap:
-                    return None
-                granules[(slot.index, year)] = need
-        return granules
-
-    def feasible(self, level: float | None, mip: bool) -> SolveReport | None:
-        if not self.require(level):
-            return None
-        self.model.problem.setObjective(self.cost)
-        report = run(self.model.problem, make_solver(self.options, mip=mip))
-        if not mip:
-            self.solution.lp_checks += 1
-        return report if report.has_solution else None
-
-    def best_level(self, levels: list[float]) -> tuple[int, SolveReport]:
-        """Index of the highest level this block can reach, by binary search.
-
-        The LP relaxation answers each step; it can only overstate, so the answer is then
-        confirmed with integer units, stepping down a level at a time if needed.
-        """
-        lo, hi = 0, len(levels) - 1
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if self.affordable(levels[mid]):
-                lo = mid
-            else:
-                hi = mid - 1
-        report = self.feasible(levels[lo], mip=True)
-        while report is None and lo > 0:
-            lo -= 1
-            report = self.feasible(levels[lo], mip=True)
-        if report is None:
-            raise _diagnosed(self.data)
-        return lo, report
-
-    def optimise(self, name: str, objective: pulp.LpAffineExpression) -> SolveReport:
-        """Optimise one later stage, then keep its optimum for the stages after it.
-
-        The optimum is kept as a bound on the stage objective (within relative_gap). Keeping it
-        cell by cell instead (no cell further below benchmark than this stage left it) would tie
-        the later stages to this stage's particular choice among equally good allocations, so
-        the cost stage could miss a cheaper one with the same need-weighted shortfall.
-        """
+    def optimise(self, name: str, objective: pulp.LpAffineExpression, gap: float) -> SolveReport:
+        """Optimise one later stage, then keep its optimum (within `gap`) for the stages after."""
         self.model.problem.setObjective(objective)
-        # Start from the previous stage's answer, which is feasible here; `run` falls back to
-        # a cold solve if that attempt fails or its values disagree with its objective.
-        report = run(self.model.problem, make_solver(self.options, mip=True, warm_start=True))
+        options = self.options.model_copy(update={"relative_gap": gap})
+        report = run(self.model.problem, make_solver(options, mip=True))
         if not report.has_solution or report.objective is None:
             if report.state == "infeasible":
                 raise _diagnosed(self.data)
             raise SolverFailed(
                 f"stage '{name}': the solver stopped with no solution ({report.state})"
             )
-        keep = report.objective + max(
-            ABSOLUTE_TOLERANCE, abs(report.objective) * self.options.relative_gap
-        )
+        value = float(pulp.value(objective) or 0.0)
+        keep = value + max(ABSOLUTE_TOLERANCE, abs(value) * gap)
         self.model.problem.addConstraint(objective <= keep, name=f"keep[{name}]")
         return report
 
@@ -179,46 +104,43 @@ def solve_stages(data: AllocationData) -> Solution:
     if reasons:
         raise InfeasibleScenario(reasons)
     rule = data.scenario.policy.fairness_rule
-    scored = fairness.scored_cells(data.slots, data.years, rule)
-    scale = fairness.shortfall_scale(scored)
     solution = Solution(granules={}, fairness_level=None)
-    blocks = [
-        BlockSolver(replace(data, years=b), scored, scale, solution) for b in year_blocks(data)
-    ]
+    blocks = [BlockSolver(replace(data, years=b), rule) for b in year_blocks(data)]
 
     # Report every block of years that cannot hold, not only the first.
-    stuck = [b.data for b in blocks if b.feasible(0.0 if scored else None, mip=False) is None]
+    stuck = [b.data for b in blocks if not b.has_any_allocation()]
     if stuck:
         raise _diagnosed(*stuck)
-    if scored:
-        levels = [float(v) for v in fairness.candidate_levels(scored, rule, scale)]
-        found = [block.best_level(levels) for block in blocks]
-        lowest = min(index for index, _ in found)
-        solution.fairness_level = levels[lowest]
-        solution.stages.append(
-            _merge(f"fairness ({rule}): lowest level", [r for _, r in found], levels[lowest])
-        )
-        for block in blocks:
-            block.require(solution.fairness_level)
-    else:
-        solution.stages.append(
-            StageResult(f"fairness ({rule}): no benchmarked cells", None, "skipped", None, 0.0)
-        )
+
+    started = time.perf_counter()
+    for block in blocks:
+        block.leximin.solve()
+        block.model = block.leximin.full.model  # a fresh one if the rounds had to be redone
+        solution.lp_checks += block.leximin.checks
+        solution.mip_checks += block.leximin.mips
+        solution.rounds += len(block.leximin.rounds)
+    fairness_seconds = time.perf_counter() - started
 
     plans = []
     for block in blocks:
-        plan = [("need-weighted shortfall", _shortfall_expression(block.model))]
+        plan = []
         stability = _stability_expression(block.model)
         if stability is not None:
-            plan.append(("change from previous allocation (units)", stability))
-        plan.append(("total cost (pence)", _tie_broken_cost(block.model)))
+            plan.append(
+                ("change from previous allocation (units)", stability, block.options.relative_gap)
+            )
+        plan.append(
+            ("total cost (pence)", _tie_broken_cost(block.model), block.options.relative_gap)
+        )
         plans.append(plan)
+    later: list[StageResult] = []
     for step in range(len(plans[0])):
         name = plans[0][step][0]
         reports = [
-            block.optimise(name, plan[step][1]) for block, plan in zip(blocks, plans, strict=True)
+            block.optimise(name, plan[step][1], plan[step][2])
+            for block, plan in zip(blocks, plans, strict=True)
         ]
-        solution.stages.append(_merge(name, reports, sum(r.objective or 0.0 for r in reports)))
+        later.append(_merge(name, reports, 0.0))
 
     for block in blocks:
         for key, var in block.model.units.items():
@@ -226,6 +148,28 @@ def solve_stages(data: AllocationData) -> Solution:
             if value is None or abs(value - round(value)) > 1e-6:
                 raise SolverFailed(f"non-integer units {value} for {key}: refusing to report them")
             solution.granules[key] = round(value)
+
+    # Every reported objective is recomputed from the delivered allocation.
+    cells = [c for b in blocks for c in b.cells]
+    if cells:
+        solution.fairness_level = fairness.lowest_level(cells, solution.granules)
+    solution.stages.append(
+        StageResult(
+            f"fairness ({rule}): lowest level",
+            None if solution.fairness_level is None else float(solution.fairness_level),
+            "optimal" if cells else "skipped",
+            0.0,
+            fairness_seconds,
+        )
+    )
+    for step, result in enumerate(later):
+        if result.name == "total cost (pence)":
+            result.objective = float(
+                sum(n * data.slots[i].granule_cost for (i, _), n in solution.granules.items())
+            )
+        else:
+            result.objective = sum(float(pulp.value(plan[step][1]) or 0.0) for plan in plans)
+        solution.stages.append(result)
     return solution
 
 
@@ -248,38 +192,6 @@ def _tie_broken_cost(model: AllocationModel) -> pulp.LpAffineExpression:
             for y in data.years
         }
     )
-
-
-def _shortfall_expression(model: AllocationModel) -> pulp.LpAffineExpression:
-    """Need-weighted shortfall in units: sum of need index × units still below benchmark."""
-    terms: dict[pulp.LpVariable, float] = {}
-    for slot in model.data.slots:
-        for year in model.data.years:
-            gap = fairness.gap(slot, year)
-            if not slot.benchmarked or gap <= 0:
-                continue
-            where = f"[{slot.area}][{slot.service}][{year}]"
-            short = model.problem.add_variable(f"shortfall{where}", lowBound=0)
-            units = model.units[(slot.index, year)]
-            g = float(slot.granule_units)
-            row = pulp.LpAffineExpression({short: 1, units: g})
-            model.problem.addConstraint(row >= gap, name=f"shortfall_def{where}")
-            # The last granule closes only the remainder of the gap, yet costs a whole granule.
-            # This cut makes each cell's shortfall the convex hull of its integer points, so the
-            # LP bound is tight and the MIP only has to settle the pots' budget rows.
-            whole = math.floor(gap / g + fairness.EPSILON)
-            remainder = gap - g * whole
-            if remainder > fairness.EPSILON:
-                hull = pulp.LpAffineExpression({short: 1, units: remainder})
-                model.problem.addConstraint(
-                    hull >= remainder * (whole + 1), name=f"shortfall_hull{where}"
-                )
-            # Start from the shortfall the current units leave, so the warm start is feasible.
-            funded = g * (units.varValue or 0.0)
-            hull_floor = remainder * (whole + 1 - (units.varValue or 0.0))
-            short.varValue = max(0.0, gap - funded, hull_floor)
-            terms[short] = slot.need
-    return pulp.LpAffineExpression(terms)
 
 
 def _stability_expression(model: AllocationModel) -> pulp.LpAffineExpression | None:

@@ -134,8 +134,13 @@ class Store(Protocol):
         offset: int = 0,
     ) -> list[RunRecord]: ...
 
-    def mark_running(self, run_id: str) -> bool:
-        """queued -> running; False if the run is no longer queued (e.g. failed at restart)."""
+    def mark_running(self, run_id: str, lease: str | None = None) -> bool:
+        """queued -> running under `lease` (a token for this attempt); False if the run is no
+        longer queued (e.g. failed at restart)."""
+        ...
+
+    def holds_lease(self, run_id: str, lease: str) -> bool:
+        """Whether the run is still running under `lease` (a worker asks before it writes)."""
         ...
 
     def finish_run(
@@ -144,8 +149,13 @@ class Store(Protocol):
         status: RunStatus,
         reason: str | None = None,
         summary: dict[str, Any] | None = None,
+        lease: str | None = None,
     ) -> bool:
-        """queued/running -> a finished status; False if it had already finished."""
+        """queued/running -> a finished status; False if it had already finished.
+
+        With a lease the run must still be running under that lease: a worker from before a
+        restart (whose run the new server failed) is refused, whatever it computed.
+        """
         ...
 
     def publish_run(self, run_id: str, published_by: str | None) -> RunRecord | None:

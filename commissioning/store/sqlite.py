@@ -5,6 +5,8 @@ use from the web server's threads and from worker processes at once (SQLite seri
 writers; readers are never blocked in WAL mode). A run's result directory is written atomically
 by the worker *before* its row says succeeded, and status changes are guarded (`WHERE status IN
 ...`), so a crash leaves either a finished run or an unfinished one that `recover` marks failed.
+A running run also holds a lease (a token per attempt), and a finish that names a lease is
+accepted only while that lease still holds: a stale worker cannot overwrite a later verdict.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from commissioning.store.interface import (
     same_hash,
 )
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -69,6 +71,7 @@ CREATE TABLE IF NOT EXISTS runs (
     published_by  TEXT REFERENCES api_keys(id),
     summary       TEXT,
     created_by    TEXT REFERENCES api_keys(id),
+    lease         TEXT,
     CHECK (published_at IS NULL OR status = 'succeeded')
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at, id);
@@ -162,6 +165,7 @@ class SqliteStore:
                 for statement in SCHEMA.split(";"):
                     if statement.strip():
                         conn.execute(statement)
+                _add_missing_columns(conn)
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             except BaseException:
                 conn.execute("ROLLBACK")
@@ -280,14 +284,22 @@ class SqliteStore:
             rows = conn.execute(sql, (*params, limit, offset)).fetchall()
         return [_run(r) for r in rows]
 
-    def mark_running(self, run_id: str) -> bool:
+    def mark_running(self, run_id: str, lease: str | None = None) -> bool:
         with self._write() as conn:
             cur = conn.execute(
-                "UPDATE runs SET status = 'running', started_at = ? "
+                "UPDATE runs SET status = 'running', started_at = ?, lease = ? "
                 "WHERE id = ? AND status = 'queued'",
-                (now(), run_id),
+                (now(), lease, run_id),
             )
         return cur.rowcount == 1
+
+    def holds_lease(self, run_id: str, lease: str) -> bool:
+        with self._read() as conn:
+            row = conn.execute(
+                "SELECT 1 FROM runs WHERE id = ? AND status = 'running' AND lease = ?",
+                (run_id, lease),
+            ).fetchone()
+        return row is not None
 
     def finish_run(
         self,
@@ -295,21 +307,25 @@ class SqliteStore:
         status: RunStatus,
         reason: str | None = None,
         summary: dict[str, Any] | None = None,
+        lease: str | None = None,
     ) -> bool:
         if status not in FINISHED:
             raise ValueError(f"{status!r} is not a finished status")
+        sql = "UPDATE runs SET status = ?, reason = ?, summary = ?, finished_at = ? WHERE id = ?"
+        params: list[Any] = [
+            status,
+            reason,
+            json.dumps(summary, sort_keys=True) if summary is not None else None,
+            now(),
+            run_id,
+        ]
+        if lease is None:
+            sql += " AND status IN ('queued', 'running')"
+        else:
+            sql += " AND status = 'running' AND lease = ?"
+            params.append(lease)
         with self._write() as conn:
-            cur = conn.execute(
-                "UPDATE runs SET status = ?, reason = ?, summary = ?, finished_at = ? "
-                "WHERE id = ? AND status IN ('queued', 'running')",
-                (
-                    status,
-                    reason,
-                    json.dumps(summary, sort_keys=True) if summary is not None else None,
-                    now(),
-                    run_id,
-                ),
-            )
+            cur = conn.execute(sql, params)
         return cur.rowcount == 1
 
     def publish_run(self, run_id: str, published_by: str | None) -> RunRecord | None:
@@ -349,6 +365,13 @@ class SqliteStore:
         for leftover in self.runs_dir.glob(".*"):
             shutil.rmtree(leftover, ignore_errors=True)
         return failed
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a store made by an older version up to date (schema 1 had no run leases)."""
+    columns = {row["name"] for row in conn.execute("PRAGMA table_info(runs)")}
+    if "lease" not in columns:
+        conn.execute("ALTER TABLE runs ADD COLUMN lease TEXT")
 
 
 def _select_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row | None:

@@ -30,6 +30,7 @@ from commissioning.api.schemas import (
     RunList,
     RunOut,
     RunResults,
+    RunScorecard,
     StartRun,
     TableOut,
 )
@@ -67,7 +68,7 @@ class RunController(Controller):
         operation_class=ApiOperation,
         status_code=HTTP_202_ACCEPTED,
         opt=roles("commissioner"),
-        responses=error_responses(400, 404, 413, 429),
+        responses=error_responses(400, 404, 413, 415, 429),
     )
     async def start_run(
         self,
@@ -186,6 +187,26 @@ class RunController(Controller):
                 rows=frame.to_dicts(),
             )
         )
+
+    @get(
+        "/{run_id:str}/scorecard",
+        summary="Get a run's scorecard",
+        operation_class=ApiOperation,
+        sync_to_thread=True,
+        opt=roles(),
+        responses=error_responses(400, 404, 409),
+    )
+    def get_scorecard(
+        self, run_id: RunId, store: NamedDependency[Store], principal: NamedDependency[Principal]
+    ) -> RunScorecard:
+        """Lowest coverage, cells and boroughs below benchmark, £ short, spread, unspent money.
+
+        The same definitions whatever the fairness rule (commissioning.analysis.scorecard).
+        Roles: all; drafts are commissioners' only; London-wide, so borough leads get 403, as
+        the summary is withheld from them.
+        """
+        run, card = runs.run_scorecard(store, principal, run_id)
+        return RunScorecard(run_id=run.id, scorecard=card)
 
     @get(
         "/{run_id:str}/compare/{other_run_id:str}",

@@ -12,7 +12,7 @@ from litestar.params import JSONBody, SkipValidation
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Limit, Offset, ScenarioId
 from commissioning.api.openapi import ApiOperation, error_responses
-from commissioning.api.schemas import ScenarioDetail, ScenarioList, ScenarioOut
+from commissioning.api.schemas import ScenarioCreated, ScenarioDetail, ScenarioList, ScenarioOut
 from commissioning.api.services import scenarios
 from commissioning.api.services.access import Principal
 from commissioning.models import Scenario
@@ -29,22 +29,25 @@ class ScenarioController(Controller):
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles("commissioner"),
-        responses=error_responses(400, 413),
+        responses=error_responses(400, 413, 415),
     )
     def create_scenario(
         self,
         data: SkipValidation[JSONBody[Scenario]],
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
-    ) -> ScenarioOut:
+    ) -> ScenarioCreated:
         """Store a scenario (the scenario file's schema, areas inline). Roles: commissioner.
 
         The body is validated as a whole: a 400 lists every problem, each naming its field
-        (e.g. `pots[1].amounts[0].year`).
+        (e.g. `pots[1].amounts[0].year`). The body must be strict JSON: no key given twice,
+        no NaN, no number longer than 40 characters, at most 32 levels deep. `warnings` lists
+        what is allowed but looks like a mistake.
         """
         raw: Any = data  # validated by the service, which reports every problem at once
-        stored = scenarios.create_scenario(store, principal, raw)
-        return ScenarioOut.of(stored, json.loads(stored.body))
+        stored, warnings = scenarios.create_scenario_with_warnings(store, principal, raw)
+        out = ScenarioOut.of(stored, json.loads(stored.body))
+        return ScenarioCreated(**out.model_dump(), warnings=warnings)
 
     @get(
         "/",

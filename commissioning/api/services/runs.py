@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+import secrets
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
 import polars as pl
 
+from commissioning.analysis import Scorecard, scorecard
 from commissioning.api.services.access import (
     Conflict,
+    Forbidden,
     NotFound,
     Principal,
     require,
@@ -41,14 +44,26 @@ def create_run(store: Store, principal: Principal, scenario_id: str) -> RunRecor
     return store.add_run(scenario_id, principal.key_id)
 
 
-def execute_run(store: Store, run_id: str) -> dict[str, Any]:
-    """Solve one queued run and record the outcome. Runs in a worker process (module level).
+def begin_run(store: Store, run_id: str) -> str | None:
+    """Mark a queued run running under a new lease; None if it is no longer queued."""
+    lease = secrets.token_hex(16)
+    return lease if store.mark_running(run_id, lease) else None
 
-    The run directory is written completely (atomic rename) before the row says succeeded; any
-    exception marks the run failed, or infeasible when the solver says so, with its message.
+
+def execute_run(store: Store, run_id: str, lease: str | None = None) -> dict[str, Any]:
+    """Solve one run and record the outcome (in a worker process, or in-process for the CLI).
+
+    With `lease` the caller has already marked the run running under it (`begin_run`); without,
+    this begins the run itself. Every write is conditional on the lease, so a worker whose run
+    was failed meanwhile (a restart, a deadline) writes nothing. The run directory is written
+    completely (atomic rename) before the row says succeeded; any exception marks the run
+    failed, or infeasible when the solver says so, with its message. MemoryError is left to the
+    caller, which knows the memory limit that was hit.
     """
-    if not store.mark_running(run_id):
-        return {"run_id": run_id, "status": "skipped"}
+    if lease is None:
+        lease = begin_run(store, run_id)
+        if lease is None:
+            return {"run_id": run_id, "status": "skipped"}
     try:
         run = store.get_run(run_id)
         stored = store.get_scenario(run.scenario_id) if run else None
@@ -56,10 +71,15 @@ def execute_run(store: Store, run_id: str) -> dict[str, Any]:
             raise RuntimeError(f"run {run_id} has no stored scenario")
         scenario = scenario_from_data(json.loads(stored.body))
         from commissioning.optimise import solve
+        from commissioning.runs import with_scorecard
 
-        result = solve(scenario)
+        result = with_scorecard(solve(scenario))
+        if not store.holds_lease(run_id, lease):
+            return {"run_id": run_id, "status": "superseded"}  # failed meanwhile: write nothing
         result.write(store.run_dir(run_id))
         summary = json.loads(json.dumps(result.summary, default=str))
+    except MemoryError:
+        raise
     except Exception as exc:
         status: RunStatus = "infeasible" if "Infeasible" in type(exc).__name__ else "failed"
         if isinstance(exc, ScenarioError):
@@ -68,9 +88,10 @@ def execute_run(store: Store, run_id: str) -> dict[str, Any]:
             reason = str(exc).strip() or type(exc).__name__
         if status == "failed" and not isinstance(exc, ScenarioError):
             log.exception("run %s failed", run_id)
-        store.finish_run(run_id, status, reason=reason)
+        if not store.finish_run(run_id, status, reason=reason, lease=lease):
+            return {"run_id": run_id, "status": "superseded"}
         return {"run_id": run_id, "status": status, "reason": reason}
-    if not store.finish_run(run_id, "succeeded", summary=summary):
+    if not store.finish_run(run_id, "succeeded", summary=summary, lease=lease):
         return {"run_id": run_id, "status": "superseded"}  # failed at restart meanwhile
     return {"run_id": run_id, "status": "succeeded"}
 
@@ -174,6 +195,17 @@ def result_table(
     if frame is None:
         raise NotFound(f"run {run_id} has no {table!r} table", field="table")
     return run, scope_table(principal, table, frame)
+
+
+def run_scorecard(store: Store, principal: Principal, run_id: str) -> tuple[RunRecord, Scorecard]:
+    """The run's scorecard: London-wide, so withheld from borough leads like the summary."""
+    run = visible_run(store, principal, run_id)
+    if principal.borough is not None:
+        raise Forbidden(
+            "the scorecard is London-wide; a borough lead sees only its own borough's rows",
+            field="run_id",
+        )
+    return run, scorecard(load_result(store, run))
 
 
 # -- comparison -----------------------------------------------------------------------------

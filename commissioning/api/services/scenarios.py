@@ -11,11 +11,19 @@ from commissioning.store import Store, StoredScenario
 
 def create_scenario(store: Store, principal: Principal, raw: Any) -> StoredScenario:
     """Validate a scenario (areas inline) and keep it; raises ScenarioError naming each field."""
+    return create_scenario_with_warnings(store, principal, raw)[0]
+
+
+def create_scenario_with_warnings(
+    store: Store, principal: Principal, raw: Any
+) -> tuple[StoredScenario, list[str]]:
+    """As create_scenario, also returning what is allowed but looks like a mistake."""
     require(principal, "commissioner")
     scenario = scenario_from_data(raw, base_dir=None)
-    return store.add_scenario(
+    stored = store.add_scenario(
         scenario.name, scenario_json(scenario), scenario.content_hash(), principal.key_id
     )
+    return stored, scenario.warnings()
 
 
 def list_scenarios(

@@ -1,0 +1,95 @@
+"""Cells' level functions as arrays, for the threshold search: floats first, exact where it counts.
+
+The search asks the same questions of thousands of cells at each step (fewest granules for a
+threshold, the lowest level reached, the next level above one). Fractions answer them exactly
+but slowly; here numpy answers in floats, and every answer a float could get wrong (a value
+within a hair of a whole number of granules, or of a tie for the lowest level) is recomputed
+with the cell's exact `Fraction` function. So the results are exact, and the cost is an array
+operation per step rather than Python arithmetic per cell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+
+import numpy as np
+
+from commissioning.optimise.fairness import ScoredCell
+
+# Floats within this (relative) of a whole number of granules or of each other are settled
+# exactly; genuine differences between levels are far larger (targets are at most 10,000 units).
+HAIR = 1e-9
+
+
+class LevelArrays:
+    def __init__(self, cells: Sequence[ScoredCell]):
+        self.cells = list(cells)
+        self.a = np.array([float(c.a) for c in cells], dtype=np.float64)
+        self.b = np.array([float(c.b) for c in cells], dtype=np.float64)
+        self.top = np.array([float(c.top) for c in cells], dtype=np.float64)
+        self.floor = np.array([c.floor for c in cells], dtype=np.int64)
+        self.flat = self.b <= 0  # a level that never moves: always settled exactly
+
+    def granules_for(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fewest granules reaching t per cell, and whether the cell can reach t at all."""
+        tf = float(t)
+        a, b, top = self.a[idx], self.b[idx], self.top[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = (tf - a) / b
+        k = np.where(tf <= a, 0.0, np.ceil(x))
+        reach = tf <= top
+        doubtful = (
+            self.flat[idx]
+            | (np.abs(x - np.round(x)) <= HAIR * (1 + np.abs(x)))
+            | (np.abs(tf - top) <= HAIR * (1 + abs(tf)))
+            | (np.abs(tf - a) <= HAIR * (1 + abs(tf)))
+        )
+        k = np.maximum(np.nan_to_num(k, nan=0.0, posinf=0.0), 0).astype(np.int64)
+        k = np.maximum(k, self.floor[idx])
+        for j in np.flatnonzero(doubtful):
+            exact = self.cells[idx[j]].granules_for(t)
+            reach[j] = exact is not None
+            k[j] = 0 if exact is None else exact
+        return k, reach
+
+    def granules_above(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fewest granules strictly above t per cell, and whether the cell can pass t at all."""
+        tf = float(t)
+        a, b, top = self.a[idx], self.b[idx], self.top[idx]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            x = (tf - a) / b
+        k = np.where(tf < a, 0.0, np.floor(x) + 1)
+        passes = tf < top
+        doubtful = (
+            self.flat[idx]
+            | (np.abs(x - np.round(x)) <= HAIR * (1 + np.abs(x)))
+            | (np.abs(tf - top) <= HAIR * (1 + abs(tf)))
+            | (np.abs(tf - a) <= HAIR * (1 + abs(tf)))
+        )
+        k = np.maximum(np.nan_to_num(k, nan=0.0, posinf=0.0), 0).astype(np.int64)
+        k = np.maximum(k, self.floor[idx])
+        for j in np.flatnonzero(doubtful):
+            exact = self.cells[idx[j]].granules_above(t)
+            passes[j] = exact is not None
+            k[j] = 0 if exact is None else exact
+        return k, passes
+
+    def levels(self, k: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        return np.minimum(self.top[idx], self.a[idx] + self.b[idx] * k)
+
+    def lowest(self, k: np.ndarray, idx: np.ndarray) -> Fraction:
+        """The exact lowest level among these cells with these granules."""
+        approx = self.levels(k, idx)
+        floor = approx.min()
+        near = np.flatnonzero(approx <= floor + HAIR * (1 + abs(floor)))
+        return min(self.cells[idx[j]].level(int(k[j])) for j in near)
+
+    def at(self, t: Fraction, k: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Which cells sit exactly at level t with these granules."""
+        tf = float(t)
+        approx = self.levels(k, idx)
+        hit = np.zeros(len(idx), dtype=bool)
+        for j in np.flatnonzero(np.abs(approx - tf) <= HAIR * (1 + abs(tf))):
+            hit[j] = self.cells[idx[j]].level(int(k[j])) == t
+        return hit

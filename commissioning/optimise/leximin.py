@@ -1,0 +1,655 @@
+"""Exact leximin at the services' granularity: a sequence of max-min rounds.
+
+The rule: lexicographically maximise the sorted vector of the scored cells' levels (see
+`fairness`). Equivalently, for thresholds taken in increasing order, make the number of cells at
+or below each threshold as small as possible, the lower thresholds first.
+
+Why rounds rather than an ordered-outcomes model: an ordered-outcomes formulation needs a
+binary per cell *and per position* of the sorted vector, far too large at borough × service ×
+year scale; here most questions are a money check. Each round:
+
+1. **Max-min.** Find the highest threshold t that every free cell can reach together, by bisection
+   on t. For a threshold, each cell's fewest granules follow from its level function, so a step
+   is one feasibility question, answered by an LP relaxation (whose "no" is final) and the
+   round's answer confirmed by a MIP.
+2. **Saturation.** A free cell that cannot rise above its present level while every other free
+   cell stays at or above t is at that level in every leximin optimum: it is frozen there. The
+   test is on an LP relaxation, so a "cannot" is final; a wrong "can" is settled by step 3.
+3. **Contention.** If the cells at t could each rise but not all together, the most that can rise
+   is found exactly (a MIP with one binary, a *gate*, per contending cell) and kept as a count
+   constraint; *which* cells rise is left open: later rounds lift the risen cells further, under
+   their gates, and the stability and cost stages choose among the equally fair answers. Fixing a
+   particular set here would not be exact: the set decides what the next positions can reach.
+
+When no rule ties an area's services or years together, money is the only thing cells share, so
+the questions are asked of a small model over spending classes (`MoneyModel`); otherwise of the
+full allocation model. The final requirements are always confirmed on the full model as a MIP;
+should that ever fail (integer units cannot always spend exactly what a ring-fence asks), the
+rounds are run again on the full model. Independent blocks of years are solved apart: the sorted
+vector of independent parts is lexicographically best when each part's is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import numpy as np
+import pulp
+
+from commissioning.errors import SolverFailed
+from commissioning.models import SolverOptions
+from commissioning.optimise import level_check
+from commissioning.optimise.data import AllocationData
+from commissioning.optimise.fairness import ScoredCell
+from commissioning.optimise.level_arrays import LevelArrays
+from commissioning.optimise.model import AllocationModel
+from commissioning.optimise.solver import make_solver, run
+
+Key = tuple[int, str]
+
+
+@dataclass
+class Requirement:
+    """A cell's fewest granules: `steps[0]`, and `steps[j+1]` when gate j is on; gates are nested
+    (a gate can be on only if the one before it is). A free cell's round applies to its last
+    step; `closed` shuts the last gate for good (the cell cannot rise that far)."""
+
+    steps: list[int]
+    gates: list[int] = field(default_factory=list)
+    closed: bool = False
+
+    @property
+    def last(self) -> int:
+        return self.steps[-1]
+
+
+@dataclass(frozen=True)
+class Count:
+    """At least `at_least` of these gates are on: the most cells that can rise above `level`."""
+
+    gates: tuple[int, ...]
+    at_least: int
+    level: Fraction
+
+
+@dataclass
+class Question:
+    """One feasibility question: every cell's first step (by position), the steps and gates of
+    gated cells, which gates are shut or forced on, and an optional objective (maximise the
+    gates in `count`, or a class's spare money)."""
+
+    keys: list[Key]
+    first: np.ndarray
+    steps: dict[Key, list[int]]  # gated cells only
+    gates: dict[Key, list[int]]  # gated cells only
+    shut: set[int]
+    forced: set[int]
+    parents: dict[int, int | None]
+    counts: list[Count]
+    count: tuple[int, ...] = ()
+    spare: tuple[int, str] | None = None  # (class index, year)
+    impossible: bool = False  # an ungated cell asked beyond its top or cap
+
+
+@dataclass
+class RoundLog:
+    threshold: Fraction
+    frozen: int
+    contended: int
+    risen: int
+
+
+class Leximin:
+    """Runs the rounds on one block of years; `constrain()` then writes the result into the
+    block's full model for the later stages."""
+
+    def __init__(
+        self,
+        data: AllocationData,
+        model: AllocationModel,
+        cells: Iterable[ScoredCell],
+        options: SolverOptions,
+    ):
+        self.data = data
+        self.options = options.model_copy(update={"relative_gap": 0.0})
+        self.cells: dict[Key, ScoredCell] = {c.key: c for c in cells}
+        self.keys = list(self.cells)
+        self.pos = {key: i for i, key in enumerate(self.keys)}
+        self.caps = np.array(
+            [c.cap if c.cap is not None else np.iinfo(np.int64).max for c in self.cells.values()],
+            dtype=np.int64,
+        )
+        self.levels = LevelArrays(list(self.cells.values()))
+        self.full = FullModel(data, model, self.cells, self.options)
+        self.money = (
+            MoneyModel(data, self.keys, self.options) if level_check.applies(data) else None
+        )
+        self.checks = 0
+        self.mips = 0
+        self._reset()
+
+    def _reset(self) -> None:
+        self.req = {k: Requirement([c.floor]) for k, c in self.cells.items()}
+        self.first = np.array([c.floor for c in self.cells.values()], dtype=np.int64)
+        self.frozen: set[Key] = set()
+        self.parents: dict[int, int | None] = {}
+        self.counts: list[Count] = []
+        self.rounds: list[RoundLog] = []
+
+    # ----------------------------------------------------------------- the rounds
+    def solve(self) -> None:
+        self._rounds()
+        if self.money is not None and not self._ask(self._question({}), exact=True, full=True):
+            # Integer units could not spend what the money model allowed (a ring-fence asked
+            # for an amount no whole number of granules makes): redo the rounds exactly.
+            self.money = None
+            self.full = FullModel(self.data, AllocationModel(self.data), self.cells, self.options)
+            self._reset()
+            self._rounds()
+        self.full.write(self._question({}))
+
+    def _rounds(self) -> None:
+        for key, cell in self.cells.items():
+            if cell.level(self.req[key].last) >= cell.top:
+                self.frozen.add(key)
+        while True:
+            free = [k for k in self.cells if k not in self.frozen]
+            if not free:
+                break
+            t = self._max_min(free)
+            for key in free:
+                self._raise_to(key, t)
+            # A risen cell that cannot reach t may not rise: its last gate closes for good; a
+            # cell at its top cannot pass t. Both now count at or below t in every optimum.
+            # A gated cell above t stays free: which cells rose still decides the counts at
+            # thresholds up to its level, even when it cannot rise further itself.
+            self.frozen.update(k for k in free if self.req[k].closed)
+            self.frozen.update(
+                k
+                for k in free
+                if self._level(k) >= self.cells[k].top
+                and (not self.req[k].gates or self._level(k) <= t)
+            )
+            free = [k for k in free if k not in self.frozen]
+            log = RoundLog(t, len(self.frozen), 0, 0)
+            self.rounds.append(log)
+            stuck = self._stuck([k for k in free if not self.req[k].gates or self._level(k) <= t])
+            self.frozen.update(stuck)
+            log.frozen = len(self.frozen)
+            free = [k for k in free if k not in self.frozen]
+            at_t = [k for k in free if self._level(k) == t]
+            gated = any(self.req[k].gates for k in self.cells)
+            if not gated and (stuck or not at_t):
+                continue  # the rest may yet rise together: the next round says
+            # Whether a risen cell is above t depends on which cells rose, so every gated cell
+            # that would be above t if it rose is counted, frozen or not.
+            contenders = [k for k in free if self._level(k) == t] + [
+                k
+                for k in self.cells
+                if self.req[k].gates and not self.req[k].closed and self._level(k) > t
+            ]
+            log.contended = len(contenders)
+            log.risen = self._contend(contenders, t)
+
+    def _max_min(self, free: list[Key]) -> Fraction:
+        """Highest threshold that every free cell (every risen one, for gated cells) can reach
+        together, each keeping at least its level now."""
+        lo = min(self._level(k) for k in free)
+        ungated = [self.cells[k].top for k in free if not self.req[k].gates]
+        gated = [self.cells[k].top for k in free if self.req[k].gates]
+        hi = min([*ungated, max(gated)] if gated else ungated)
+        if self._ask(self._question(self._trial(free, hi)), exact=True):
+            return hi
+        found = self._search(free, lo, hi, exact=False)
+        if not self._ask(self._question(self._trial(free, found)), exact=True):
+            # The relaxation overstated what integer units allow: search again exactly.
+            found = self._search(free, lo, found, exact=True)
+        return found
+
+    def _search(self, free: list[Key], lo: Fraction, hi: Fraction, exact: bool) -> Fraction:
+        """Bisection on the threshold, `lo` reachable and `hi` not; returns the best reachable
+        level. Each step moves to a level some cell can actually sit at, so it ends exactly.
+        A probe's "no" is taken at once; the one that decides the answer is confirmed."""
+        ceiling = hi
+        lo = self._reached(free, self._trial(free, lo))
+        while True:
+            step = self._next_level(free, lo)
+            if step is None or step >= ceiling:
+                return lo
+            if step >= hi:
+                decisive = self._trial(free, step)
+                if not exact or not self._ask(self._question(decisive), True, confirm=True):
+                    return lo
+                lo, hi = self._reached(free, decisive), ceiling  # the probe's "no" was wrong
+                continue
+            mid = max(step, (lo + hi) / 2)
+            trial = self._trial(free, mid)
+            if self._ask(self._question(trial), exact=exact):
+                lo = self._reached(free, trial)
+            else:
+                hi = mid
+
+    def _stuck(self, free: list[Key]) -> list[Key]:
+        """Free cells that cannot rise above their present level even alone (relaxation: a
+        "cannot" is final)."""
+        stuck = []
+        spare: dict[tuple[int, str], float] = {}
+        for key in free:
+            cell, req = self.cells[key], self.req[key]
+            above = cell.granules_above(cell.level(req.last))
+            if above is None or (cell.cap is not None and above > cell.cap):
+                stuck.append(key)
+                continue
+            if self.money is not None:
+                where = (self.money.class_of[cell.slot.index], cell.year)
+                if where not in spare:
+                    spare[where] = self.money.spare(self._question({}), where)
+                if (above - req.last) * cell.slot.granule_cost > spare[where] + 1e-6:
+                    stuck.append(key)
+                continue
+            question = self._question({key: above})
+            question.forced = set(req.gates)
+            if req.gates:
+                question.steps[key][-1] = max(question.steps[key][-1], above)
+            if not self._ask(question, exact=False):
+                stuck.append(key)
+        return stuck
+
+    def _contend(self, contenders: list[Key], t: Fraction) -> int:
+        """Most cells that can be above `t` together; kept as a count constraint."""
+        new: list[int] = []
+        for key in contenders:
+            cell, req = self.cells[key], self.req[key]
+            above = cell.granules_above(t)
+            assert above is not None  # a contender's level is, or can rise, above t
+            gate = len(self.parents)
+            self.parents[gate] = req.gates[-1] if req.gates else None
+            req.gates.append(gate)
+            req.steps.append(max(req.last, above))
+            new.append(gate)
+        question = self._question({})
+        question.count = tuple(new)
+        risen = self._ask_count(question)
+        if risen == 0:
+            # None can be above t: they stay at t (or where they were, if they never rose).
+            for key in contenders:
+                req = self.req[key]
+                del self.parents[req.gates.pop()]
+                req.steps.pop()
+                if req.gates and self._level(key) > t:
+                    req.closed = True  # rising would put it above t, which cannot be
+                self.frozen.add(key)
+            return 0
+        self.counts.append(Count(tuple(new), risen, t))
+        return risen
+
+    # ----------------------------------------------------------------- state
+    def _level(self, key: Key) -> Fraction:
+        return self.cells[key].level(self.req[key].last)
+
+    def _raise_to(self, key: Key, t: Fraction) -> None:
+        req = self.req[key]
+        need = self.cells[key].granules_for(t)
+        if need is None:
+            if not req.gates:  # pragma: no cover - t never exceeds an ungated free cell's top
+                raise SolverFailed(f"fairness: level {t} is above what {key} can reach")
+            req.closed = True
+            return
+        req.steps[-1] = max(req.last, need)
+        if not req.gates:
+            self.first[self.pos[key]] = req.steps[0]
+
+    def _arrays(self, free: list[Key]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Positions, present last steps and gatedness of the free cells, for the search."""
+        idx = np.array([self.pos[k] for k in free], dtype=np.int64)
+        last = np.array([self.req[k].last for k in free], dtype=np.int64)
+        gated = np.array([bool(self.req[k].gates) for k in free], dtype=bool)
+        return idx, last, gated
+
+    def _trial(self, free: list[Key], t: Fraction) -> dict[Key, int | None]:
+        """Each free cell's fewest granules for threshold t (None: it cannot reach t)."""
+        idx, last, _ = self._arrays(free)
+        k, reach = self.levels.granules_for(t, idx)
+        k = np.maximum(k, last)
+        return {key: int(n) if ok else None for key, n, ok in zip(free, k, reach, strict=True)}
+
+    def _reached(self, free: list[Key], trial: dict[Key, int | None]) -> Fraction:
+        """The lowest level among free cells with their trial granules (cells that cannot
+        reach the threshold are gated ones that then do not rise)."""
+        keys = [k for k in free if trial[k] is not None]
+        idx = np.array([self.pos[k] for k in keys], dtype=np.int64)
+        k = np.array([trial[key] for key in keys], dtype=np.int64)
+        return self.levels.lowest(k, idx)
+
+    def _next_level(self, free: list[Key], lo: Fraction) -> Fraction | None:
+        """The smallest threshold above `lo` whose fewest granules differ from `lo`'s."""
+        idx, last, gated = self._arrays(free)
+        need, reach = self.levels.granules_for(lo, idx)
+        # a gated cell that can no longer reach lo can no longer rise: it has no next level
+        k = np.maximum(last, need)
+        at_lo = self.levels.at(lo, k, idx)
+        above, passes = self.levels.granules_above(lo, idx)
+        stuck_at_lo = reach & at_lo & ~passes
+        if np.any(stuck_at_lo & ~gated):
+            return None  # an ungated free cell at its top bounds every threshold
+        live = reach & ~(at_lo & ~passes)
+        if not np.any(live):
+            return None
+        k = np.where(at_lo, np.maximum(k, above), k)
+        return self.levels.lowest(k[live], idx[live])
+
+    def _question(self, trial: dict[Key, int | None]) -> Question:
+        """The present requirements, with `trial` replacing free cells' last steps."""
+        first = self.first.copy()
+        steps, gates, shut = {}, {}, set()
+        impossible = False
+        for key, n in trial.items():
+            if self.req[key].gates:
+                continue
+            if n is None:
+                impossible = True
+            else:
+                i = self.pos[key]
+                first[i] = max(first[i], n)
+        if not impossible:
+            impossible = bool(np.any(first > self.caps))
+        for key, req in self.req.items():
+            if not req.gates:
+                continue
+            row = list(req.steps)
+            if req.closed:
+                shut.add(req.gates[-1])
+            n = trial.get(key, row[-1])
+            if n is None:
+                shut.add(req.gates[-1])  # a gated cell that cannot reach t does not rise
+            else:
+                row[-1] = max(row[-1], n)
+            steps[key], gates[key] = row, list(req.gates)
+        return Question(
+            self.keys,
+            first,
+            steps,
+            gates,
+            shut,
+            set(),
+            dict(self.parents),
+            list(self.counts),
+            impossible=impossible,
+        )
+
+    # ----------------------------------------------------------------- asking
+    def _ask(
+        self, question: Question, exact: bool, full: bool = False, confirm: bool = False
+    ) -> bool:
+        self.checks += 1
+        if question.impossible:
+            return False
+        model: MoneyModel | FullModel = self.full if full or self.money is None else self.money
+        if exact:
+            self.mips += 1
+        return model.feasible(question, mip=exact, confirm=confirm or full)
+
+    def _ask_count(self, question: Question) -> int:
+        self.mips += 1
+        model: MoneyModel | FullModel = self.money if self.money is not None else self.full
+        return model.most_gates_on(question)
+
+
+def _solved(
+    problem: pulp.LpProblem, options: SolverOptions, mip: bool, what: str, confirm: bool = True
+) -> bool:
+    """Solve; True if a solution exists, False if proven infeasible, an error otherwise.
+    Without `confirm`, a first "infeasible" is believed (for probes whose answer is checked)."""
+    report = run(
+        problem, make_solver(options, mip=mip), confirm_infeasible="presolve" if confirm else "none"
+    )
+    if report.state == "infeasible":
+        return False
+    if not report.has_solution:
+        raise SolverFailed(
+            f"fairness: {what} ended without an answer ({report.state}); raise the time limit "
+            "or simplify the scenario"
+        )
+    return True
+
+
+def _gate_rows(
+    problem: pulp.LpProblem, question: Question, gate_var: dict[int, pulp.LpVariable]
+) -> None:
+    """Nesting, counts, shut and forced gates, shared by both models."""
+    for gate, var in gate_var.items():
+        parent = question.parents.get(gate)
+        if parent is not None:
+            problem.addConstraint(var - gate_var[parent] <= 0, name=f"nested[{gate}]")
+        var.lowBound = 1 if gate in question.forced else 0
+        var.upBound = 0 if gate in question.shut else 1
+    for i, count in enumerate(question.counts):
+        problem.addConstraint(
+            pulp.LpAffineExpression({gate_var[g]: 1 for g in count.gates}) >= count.at_least,
+            name=f"leximin_count[{i}]",
+        )
+
+
+class MoneyModel:
+    """The block as spending classes: each class must spend the cost of its cells' steps (gated
+    steps paid when their gate is on); pots pay classes they may fund. Built anew per question:
+    it has a few dozen columns. Class totals are summed with arrays, once per question."""
+
+    def __init__(self, data: AllocationData, keys: list[Key], options: SolverOptions):
+        self.data = data
+        self.options = options
+        self.class_of = {i: cls.index for cls in data.classes for i in cls.slots}
+        self.groups = [(cls.index, year) for cls in data.classes for year in data.years]
+        group = {where: g for g, where in enumerate(self.groups)}
+        self.cell_group = np.array([group[(self.class_of[i], y)] for i, y in keys], dtype=np.int64)
+        self.cell_cost = np.array([data.slots[i].granule_cost for i, _ in keys], dtype=np.int64)
+        self.pos = {key: j for j, key in enumerate(keys)}
+        scored = set(keys)
+        self.unscored = np.zeros(len(self.groups), dtype=np.int64)
+        self.room: list[int | None] = []
+        for cls in data.classes:
+            for year in data.years:
+                room: int | None = 0
+                for i in cls.slots:
+                    slot = data.slots[i]
+                    cap = slot.cap_in(year)
+                    room = None if room is None or cap is None else room + cap * slot.granule_cost
+                    if (i, year) not in scored:
+                        self.unscored[group[(cls.index, year)]] += slot.floor * slot.granule_cost
+                self.room.append(room)
+
+    def _build(
+        self, question: Question, mip: bool
+    ) -> tuple[pulp.LpProblem, dict[int, pulp.LpVariable], dict[tuple[int, str], pulp.LpVariable]]:
+        data = self.data
+        problem = pulp.LpProblem("money", pulp.LpMinimize)
+        cat = pulp.LpBinary if mip else pulp.LpContinuous
+        gate_var = {
+            g: problem.add_variable(f"gate[{g}]", lowBound=0, upBound=1, cat=cat)
+            for g in question.parents
+        }
+        spend = {
+            (cls.index, pot, year): problem.add_variable(
+                f"m[{cls.index}][{pot}][{year}]", lowBound=0
+            )
+            for cls in data.classes
+            for pot in cls.pots
+            for year in data.years
+        }
+        fixed = self.unscored.copy()
+        np.add.at(fixed, self.cell_group, question.first * self.cell_cost)
+        must = [pulp.LpAffineExpression() for _ in self.groups]
+        for key, row in question.steps.items():
+            j = self.pos[key]
+            cost = int(self.cell_cost[j])
+            for step, gate in enumerate(question.gates[key]):
+                must[self.cell_group[j]].addterm(gate_var[gate], (row[step + 1] - row[step]) * cost)
+        extra: dict[tuple[int, str], pulp.LpVariable] = {}
+        for g, (klass, year) in enumerate(self.groups):
+            cls = data.classes[klass]
+            paid = pulp.LpAffineExpression({spend[(klass, p, year)]: 1 for p in cls.pots})
+            if (klass, year) == question.spare:
+                extra[(klass, year)] = problem.add_variable("extra", lowBound=0)
+                must[g].addterm(extra[(klass, year)], 1)
+            if cls.ring_fences:
+                # A ring-fence may need more than the levels ask; what more a class spends is
+                # whole granules, or the integer model could not spend it.
+                for i in cls.slots:
+                    slot = data.slots[i]
+                    cap = slot.cap_in(year)
+                    where = self.pos.get((i, year))
+                    base = slot.floor if where is None else int(question.first[where])
+                    more = problem.add_variable(
+                        f"more[{i}][{year}]",
+                        lowBound=0,
+                        upBound=None if cap is None else max(0, cap - base),
+                        cat=pulp.LpInteger if mip else pulp.LpContinuous,
+                    )
+                    must[g].addterm(more, slot.granule_cost)
+                problem.addConstraint(paid - must[g] == int(fixed[g]))
+            else:
+                problem.addConstraint(paid - must[g] >= int(fixed[g]))
+            if self.room[g] is not None:
+                problem.addConstraint(paid <= self.room[g])
+        for pot in data.pot_ids:
+            for year in data.years:
+                terms = {v: 1 for (k, p, y), v in spend.items() if p == pot and y == year}
+                if terms:
+                    problem.addConstraint(
+                        pulp.LpAffineExpression(terms) <= data.free_budget[(pot, year)]
+                    )
+        for fence in data.scenario.ring_fences:
+            for year in data.fence_years(fence.id):
+                terms = {
+                    v: 1
+                    for (k, p, y), v in spend.items()
+                    if p == fence.pot and y == year and fence.id in data.classes[k].ring_fences
+                }
+                problem.addConstraint(
+                    pulp.LpAffineExpression(terms) >= data.ring_fence_need[(fence.id, year)]
+                )
+        _gate_rows(problem, question, gate_var)
+        return problem, gate_var, extra
+
+    def feasible(self, question: Question, mip: bool, confirm: bool = False) -> bool:
+        problem, _, _ = self._build(question, mip)
+        problem.setObjective(pulp.LpAffineExpression())
+        return _solved(problem, self.options, mip, "a money check", confirm)
+
+    def most_gates_on(self, question: Question) -> int:
+        problem, gate_var, _ = self._build(question, mip=True)
+        problem.setObjective(pulp.LpAffineExpression({gate_var[g]: -1 for g in question.count}))
+        if not _solved(problem, self.options, True, "counting the cells that can rise"):
+            raise SolverFailed("fairness: no allocation keeps the levels already settled")
+        return round(sum(gate_var[g].varValue or 0.0 for g in question.count))
+
+    def spare(self, question: Question, where: tuple[int, str]) -> float:
+        """Most extra money the class could spend in the year (LP relaxation: an upper bound)."""
+        question.spare = where
+        problem, _, extra = self._build(question, mip=False)
+        question.spare = None
+        problem.setObjective(pulp.LpAffineExpression({extra[where]: -1}))
+        report = run(problem, make_solver(self.options, mip=False))
+        if not report.has_solution:
+            return 0.0
+        return float(extra[where].varValue or 0.0)
+
+
+class FullModel:
+    """The block's allocation model with the fairness requirements written in: a cell's steps
+    as its units' lower bound and, per gate, a row `units − M·gate ≥ step − M` (M: the most
+    granules the cell could ever have, so a shut gate asks nothing)."""
+
+    def __init__(
+        self,
+        data: AllocationData,
+        model: AllocationModel,
+        cells: dict[Key, ScoredCell],
+        options: SolverOptions,
+    ):
+        self.data = data
+        self.model = model
+        self.cells = cells
+        self.options = options
+        self.gate_var: dict[int, pulp.LpVariable] = {}
+        self.rows: dict[int, pulp.LpConstraint] = {}
+        self.most: dict[Key, int] = {}
+        self.nested: set[int] = set()
+        self.counted = 0
+
+    def _most_granules(self, key: Key) -> int:
+        """An upper bound on a cell's granules: its cap, or what all its pots could buy."""
+        if key not in self.most:
+            cell = self.cells[key]
+            if cell.cap is not None:
+                self.most[key] = cell.cap
+            else:
+                money = sum(max(0, self.data.free_budget[(p, cell.year)]) for p in cell.slot.pots)
+                self.most[key] = money // cell.slot.granule_cost
+        return self.most[key]
+
+    def write(self, question: Question) -> None:
+        """Put the question's requirements into the model (gates, rows, counts)."""
+        problem = self.model.problem
+        for key, first in zip(question.keys, question.first, strict=True):
+            self.model.units[key].lowBound = max(int(first), self.cells[key].floor)
+        for key, row in question.steps.items():
+            units = self.model.units[key]
+            most = self._most_granules(key)
+            for j, gate in enumerate(question.gates[key]):
+                if gate not in self.gate_var:
+                    cell = self.cells[key]
+                    var = problem.add_variable(
+                        f"rises[{cell.slot.area}][{cell.slot.service}][{cell.year}][{gate}]",
+                        lowBound=0,
+                        upBound=1,
+                        cat=pulp.LpBinary,
+                    )
+                    self.gate_var[gate] = var
+                    name = f"fair_floor_{var.name}"
+                    expr = pulp.LpAffineExpression({units: 1, var: -most})
+                    problem.addConstraint(expr >= -most, name=name)
+                    self.rows[gate] = problem.get_constraint_by_name(name)
+                    self.model.described[name] = (
+                        f"{cell.slot.area_name} {cell.slot.service} {cell.year}: keeps the level "
+                        "fairness gave it, if it is one of the cells that rise"
+                    )
+                step = row[j + 1]
+                self.rows[gate].changeRHS(min(step, most) - most)
+                var = self.gate_var[gate]
+                var.lowBound = 1 if gate in question.forced else 0
+                var.upBound = 0 if gate in question.shut or step > most else 1
+        for gate, parent in question.parents.items():
+            if parent is not None and gate not in self.nested:
+                self.nested.add(gate)
+                problem.addConstraint(
+                    self.gate_var[gate] - self.gate_var[parent] <= 0, name=f"nested[{gate}]"
+                )
+        for i in range(self.counted, len(question.counts)):
+            count = question.counts[i]
+            name = f"leximin_count[{i}]"
+            problem.addConstraint(
+                pulp.LpAffineExpression({self.gate_var[g]: 1 for g in count.gates})
+                >= count.at_least,
+                name=name,
+            )
+            self.model.described[name] = (
+                f"fairness: at least {count.at_least} of {len(count.gates)} cells rise above "
+                f"level {float(count.level):.4f} (the most that can)"
+            )
+        self.counted = len(question.counts)
+
+    def feasible(self, question: Question, mip: bool, confirm: bool = False) -> bool:
+        self.write(question)
+        self.model.problem.setObjective(pulp.LpAffineExpression())
+        return _solved(self.model.problem, self.options, mip, "a feasibility check", confirm)
+
+    def most_gates_on(self, question: Question) -> int:
+        self.write(question)
+        objective = pulp.LpAffineExpression({self.gate_var[g]: -1 for g in question.count})
+        self.model.problem.setObjective(objective)
+        if not _solved(self.model.problem, self.options, True, "counting the cells that rise"):
+            raise SolverFailed("fairness: no allocation keeps the levels already settled")
+        return round(sum(self.gate_var[g].varValue or 0.0 for g in question.count))
