@@ -23,9 +23,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from commissioning.models import Scenario  # noqa: E402
+from commissioning.optimise import solve as solve_scenario  # noqa: E402
 from commissioning.optimise.data import build_data  # noqa: E402
 from commissioning.optimise.solver import quiet_stdout  # noqa: E402
-from commissioning.runs import solve_scenario, write_run  # noqa: E402
+from commissioning.runs import write_run  # noqa: E402
 from commissioning.scenario_io import load_scenario  # noqa: E402
 from commissioning.synthetic import synthetic_scenario  # noqa: E402
 

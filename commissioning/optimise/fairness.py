@@ -23,6 +23,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from functools import lru_cache
 
 from commissioning.fairness_rules import DEFINITIONS, RULES  # noqa: F401
 from commissioning.optimise.data import Slot
@@ -31,12 +32,17 @@ from commissioning.optimise.data import Slot
 EPSILON = 1e-9
 
 
+@lru_cache(maxsize=65_536)
+def _decimal(value: float) -> Fraction:
+    return Fraction(repr(value))
+
+
 def exact(value: float | int | str | object) -> Fraction:
     """A float from a table as the decimal it was written as (0.1 is 1/10, not 0.1000…0555)."""
     if isinstance(value, Fraction):
         return value
     if isinstance(value, float):
-        return Fraction(repr(value))
+        return _decimal(value)
     return Fraction(str(value))
 
 

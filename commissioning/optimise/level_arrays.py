@@ -93,3 +93,15 @@ class LevelArrays:
         for j in np.flatnonzero(np.abs(approx - tf) <= HAIR * (1 + abs(tf))):
             hit[j] = self.cells[idx[j]].level(int(k[j])) == t
         return hit
+
+    def lowest_top(self, idx: np.ndarray) -> Fraction:
+        approx = self.top[idx]
+        floor = approx.min()
+        near = np.flatnonzero(approx <= floor + HAIR * (1 + abs(floor)))
+        return min(self.cells[idx[j]].top for j in near)
+
+    def highest_top(self, idx: np.ndarray) -> Fraction:
+        approx = self.top[idx]
+        ceiling = approx.max()
+        near = np.flatnonzero(approx >= ceiling - HAIR * (1 + abs(ceiling)))
+        return max(self.cells[idx[j]].top for j in near)

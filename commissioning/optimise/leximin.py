@@ -159,8 +159,11 @@ class Leximin:
             if not free:
                 break
             t = self._max_min(free)
-            for key in free:
-                self._raise_to(key, t)
+            self._raise_all(free, t)
+            level = {k: self._level(k) for k in free}
+            for key in self.cells:
+                if key not in level and self.req[key].gates:
+                    level[key] = self._level(key)
             # A risen cell that cannot reach t may not rise: its last gate closes for good; a
             # cell at its top cannot pass t. Both now count at or below t in every optimum.
             # A gated cell above t stays free: which cells rose still decides the counts at
@@ -169,26 +172,25 @@ class Leximin:
             self.frozen.update(
                 k
                 for k in free
-                if self._level(k) >= self.cells[k].top
-                and (not self.req[k].gates or self._level(k) <= t)
+                if level[k] >= self.cells[k].top and (not self.req[k].gates or level[k] <= t)
             )
             free = [k for k in free if k not in self.frozen]
             log = RoundLog(t, len(self.frozen), 0, 0)
             self.rounds.append(log)
-            stuck = self._stuck([k for k in free if not self.req[k].gates or self._level(k) <= t])
+            stuck = self._stuck([k for k in free if not self.req[k].gates or level[k] <= t])
             self.frozen.update(stuck)
             log.frozen = len(self.frozen)
             free = [k for k in free if k not in self.frozen]
-            at_t = [k for k in free if self._level(k) == t]
+            at_t = [k for k in free if level[k] == t]
             gated = any(self.req[k].gates for k in self.cells)
             if not gated and (stuck or not at_t):
                 continue  # the rest may yet rise together: the next round says
             # Whether a risen cell is above t depends on which cells rose, so every gated cell
             # that would be above t if it rose is counted, frozen or not.
-            contenders = [k for k in free if self._level(k) == t] + [
+            contenders = at_t + [
                 k
                 for k in self.cells
-                if self.req[k].gates and not self.req[k].closed and self._level(k) > t
+                if self.req[k].gates and not self.req[k].closed and level[k] > t
             ]
             log.contended = len(contenders)
             log.risen = self._contend(contenders, t)
@@ -196,10 +198,13 @@ class Leximin:
     def _max_min(self, free: list[Key]) -> Fraction:
         """Highest threshold that every free cell (every risen one, for gated cells) can reach
         together, each keeping at least its level now."""
-        lo = min(self._level(k) for k in free)
-        ungated = [self.cells[k].top for k in free if not self.req[k].gates]
-        gated = [self.cells[k].top for k in free if self.req[k].gates]
-        hi = min([*ungated, max(gated)] if gated else ungated)
+        idx, last, gated = self._arrays(free)
+        lo = self.levels.lowest(last, idx)
+        hi = self.levels.lowest_top(idx[~gated]) if np.any(~gated) else None
+        if np.any(gated):
+            most = self.levels.highest_top(idx[gated])
+            hi = most if hi is None else min(hi, most)
+        assert hi is not None
         if self._ask(self._question(self._trial(free, hi)), exact=True):
             return hi
         found = self._search(free, lo, hi, exact=False)
@@ -289,17 +294,19 @@ class Leximin:
     def _level(self, key: Key) -> Fraction:
         return self.cells[key].level(self.req[key].last)
 
-    def _raise_to(self, key: Key, t: Fraction) -> None:
-        req = self.req[key]
-        need = self.cells[key].granules_for(t)
-        if need is None:
-            if not req.gates:  # pragma: no cover - t never exceeds an ungated free cell's top
-                raise SolverFailed(f"fairness: level {t} is above what {key} can reach")
-            req.closed = True
-            return
-        req.steps[-1] = max(req.last, need)
-        if not req.gates:
-            self.first[self.pos[key]] = req.steps[0]
+    def _raise_all(self, free: list[Key], t: Fraction) -> None:
+        idx, last, _ = self._arrays(free)
+        need, reach = self.levels.granules_for(t, idx)
+        for key, n, ok, before in zip(free, need, reach, last, strict=True):
+            req = self.req[key]
+            if not ok:
+                if not req.gates:  # pragma: no cover - t never exceeds an ungated cell's top
+                    raise SolverFailed(f"fairness: level {t} is above what {key} can reach")
+                req.closed = True
+                continue
+            req.steps[-1] = max(int(before), int(n))
+            if not req.gates:
+                self.first[self.pos[key]] = req.steps[0]
 
     def _arrays(self, free: list[Key]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Positions, present last steps and gatedness of the free cells, for the search."""
@@ -495,19 +502,26 @@ class MoneyModel:
                 must[g].addterm(extra[(klass, year)], 1)
             if cls.ring_fences:
                 # A ring-fence may need more than the levels ask; what more a class spends is
-                # whole granules, or the integer model could not spend it.
+                # whole granules, or the integer model could not spend it. Cells of one granule
+                # cost are interchangeable for that, so one integer per cost (with their room).
+                room: dict[int, int | None] = {}
                 for i in cls.slots:
                     slot = data.slots[i]
                     cap = slot.cap_in(year)
                     where = self.pos.get((i, year))
                     base = slot.floor if where is None else int(question.first[where])
+                    have = room.get(slot.granule_cost, 0)
+                    room[slot.granule_cost] = (
+                        None if have is None or cap is None else have + max(0, cap - base)
+                    )
+                for cost, most in sorted(room.items()):
                     more = problem.add_variable(
-                        f"more[{i}][{year}]",
+                        f"more[{klass}][{year}][{cost}]",
                         lowBound=0,
-                        upBound=None if cap is None else max(0, cap - base),
+                        upBound=most,
                         cat=pulp.LpInteger if mip else pulp.LpContinuous,
                     )
-                    must[g].addterm(more, slot.granule_cost)
+                    must[g].addterm(more, cost)
                 problem.addConstraint(paid - must[g] == int(fixed[g]))
             else:
                 problem.addConstraint(paid - must[g] >= int(fixed[g]))
