@@ -12,6 +12,7 @@ import copy
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,10 +22,12 @@ from typing import Any
 import pytest
 from conftest import small_scenario_data
 from litestar.testing import TestClient
+from pydantic import ValidationError
 from test_api_support import Keys, make_keys, settings_for
 
 from commissioning.api.app import create_app
 from commissioning.cli import main
+from commissioning.models import Scenario
 from commissioning.store import open_store
 
 PLACEHOLDER = "@@raw@@"
@@ -652,3 +655,15 @@ def test_validate_warns_about_a_benchmark_no_pot_may_fund(
     data["pots"][0]["eligible_areas"] = ["E09000003"]
     code, err = _validate(tmp_path, data, capsys)
     assert code == 0 and "in E09000002 (Area E09000002)" in err
+
+
+def test_a_population_of_1e300_is_refused_within_a_second_of_cpu() -> None:
+    """0.1.0 enumerated every granule up to each target: this took the machine's memory. It is
+    now refused at validation, naming the field, before any solve (CPU time, not wall time, so a
+    busy machine does not make the check flaky)."""
+    data = small_scenario_data({"E09000002": 1e300, "E09000003": 900.0})
+    started = time.process_time()
+    with pytest.raises(ValidationError) as caught:
+        Scenario.model_validate(data)
+    assert time.process_time() - started < 1.0
+    assert "areas.0.indicators.female_16_plus" in str(caught.value)

@@ -398,7 +398,9 @@ def test_methodology_says_where_every_figure_comes_from(
         assert f"per {benchmark.per:,} of {benchmark.basis}" in text
     for weight in scenario.policy.need_weights:
         assert weight.indicator in text
-    assert "Leximin, worst-off first: the money first raises the lowest coverage" in text
+    assert "Leximin, worst-off first: the money raises the lowest coverage" in text
+    assert "then the next lowest" in text
+    assert "Definition: level = min(1, (existing + funded) ÷ target) ÷ weight" in text
     assert "Transition rules" in text and "Pace of change" in text
     for service in scenario.services:
         if service.cost_is_assumption:

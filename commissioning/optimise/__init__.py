@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import platform
 import time
 from collections.abc import Callable
@@ -62,9 +61,7 @@ def _solve_stages(
     started: float,
     retries: list[str],
 ) -> Solution:
-    # solve_stages takes `on_stage(partial: Solution)` once it reports progress (the hook: call
-    # it after each completed stage with the granules the stage's answer holds).
-    if on_progress is None or "on_stage" not in inspect.signature(solve_stages).parameters:
+    if on_progress is None:
         return solve_stages(data)
 
     def on_stage(partial: Solution) -> None:
@@ -77,7 +74,7 @@ def _solve_stages(
         }
         on_progress(replace(run, summary=summary))
 
-    return solve_stages(data, on_stage=on_stage)  # type: ignore[call-arg,unused-ignore]
+    return solve_stages(data, on_stage=on_stage)
 
 
 def _result(

@@ -28,9 +28,6 @@ from functools import lru_cache
 from commissioning.fairness_rules import DEFINITIONS, RULES  # noqa: F401
 from commissioning.optimise.data import Slot
 
-# Kept for callers that compare floats written to tables (never used to decide units).
-EPSILON = 1e-9
-
 
 @lru_cache(maxsize=65_536)
 def _decimal(value: float) -> Fraction:
@@ -44,11 +41,6 @@ def exact(value: float | int | str | object) -> Fraction:
     if isinstance(value, float):
         return _decimal(value)
     return Fraction(str(value))
-
-
-def gap(slot: Slot, year: str) -> float:
-    """Units between existing provision and the benchmark in a year (never negative)."""
-    return max(0.0, slot.target - slot.existing_in(year))
 
 
 @dataclass(frozen=True)
@@ -123,10 +115,6 @@ def _cell(slot: Slot, year: str, rule: str) -> ScoredCell | None:
     if cap is not None:
         top = min(top, a + b * cap)
     return ScoredCell(slot, year, a, b, min(top, max(a, top)), slot.floor, cap)
-
-
-def level_of(cell: ScoredCell, granules: int) -> Fraction:
-    return cell.level(granules)
 
 
 def lowest_level(cells: Sequence[ScoredCell], granules: dict[tuple[int, str], int]) -> Fraction:

@@ -102,8 +102,8 @@ class RoundLog:
 
 
 class Leximin:
-    """Runs the rounds on one block of years; `constrain()` then writes the result into the
-    block's full model for the later stages."""
+    """Runs the rounds on one block of years, then writes the result into the block's full
+    model (`full.model`) for the later stages."""
 
     def __init__(
         self,

@@ -12,6 +12,7 @@ problems, so they are solved as separate, smaller models.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
@@ -99,7 +100,12 @@ class BlockSolver:
         return report
 
 
-def solve_stages(data: AllocationData) -> Solution:
+def solve_stages(
+    data: AllocationData, on_stage: Callable[[Solution], None] | None = None
+) -> Solution:
+    """Solve every stage; `on_stage`, if given, receives a complete (provisional) solution after
+    fairness and after each later stage, so a caller that must stop the solve keeps the best
+    allocation reached."""
     reasons = impossibilities(data)
     if reasons:
         raise InfeasibleScenario(reasons)
@@ -120,6 +126,22 @@ def solve_stages(data: AllocationData) -> Solution:
         solution.mip_checks += block.leximin.mips
         solution.rounds += len(block.leximin.rounds)
     fairness_seconds = time.perf_counter() - started
+    fairness_stage = StageResult(
+        f"fairness ({rule}): lowest level",
+        None,
+        "optimal" if any(b.cells for b in blocks) else "skipped",
+        0.0,
+        fairness_seconds,
+    )
+    if on_stage is not None:
+        # Any allocation that keeps the fairness constraints is a fair one; the cost stage then
+        # only makes it cheaper.
+        for block in blocks:
+            block.model.problem.setObjective(pulp.LpAffineExpression())
+            if not run(block.model.problem, make_solver(block.options, mip=True)).has_solution:
+                break
+        else:
+            on_stage(_provisional(blocks, data, [fairness_stage]))
 
     plans = []
     for block in blocks:
@@ -141,6 +163,8 @@ def solve_stages(data: AllocationData) -> Solution:
             for block, plan in zip(blocks, plans, strict=True)
         ]
         later.append(_merge(name, reports, 0.0))
+        if on_stage is not None:
+            on_stage(_provisional(blocks, data, [fairness_stage, *later]))
 
     for block in blocks:
         for key, var in block.model.units.items():
@@ -153,15 +177,10 @@ def solve_stages(data: AllocationData) -> Solution:
     cells = [c for b in blocks for c in b.cells]
     if cells:
         solution.fairness_level = fairness.lowest_level(cells, solution.granules)
-    solution.stages.append(
-        StageResult(
-            f"fairness ({rule}): lowest level",
-            None if solution.fairness_level is None else float(solution.fairness_level),
-            "optimal" if cells else "skipped",
-            0.0,
-            fairness_seconds,
-        )
+    fairness_stage.objective = (
+        None if solution.fairness_level is None else float(solution.fairness_level)
     )
+    solution.stages.append(fairness_stage)
     for step, result in enumerate(later):
         if result.name == "total cost (pence)":
             result.objective = float(
@@ -171,6 +190,19 @@ def solve_stages(data: AllocationData) -> Solution:
             result.objective = sum(float(pulp.value(plan[step][1]) or 0.0) for plan in plans)
         solution.stages.append(result)
     return solution
+
+
+def _provisional(
+    blocks: list[BlockSolver], data: AllocationData, stages: list[StageResult]
+) -> Solution:
+    granules = {
+        key: round(var.varValue or 0.0)
+        for block in blocks
+        for key, var in block.model.units.items()
+    }
+    cells = [c for b in blocks for c in b.cells]
+    level = fairness.lowest_level(cells, granules) if cells else None
+    return Solution(granules, level, list(stages))
 
 
 def _merge(name: str, reports: list[SolveReport], objective: float) -> StageResult:
