@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from commissioning.models import Scenario, YearAmount
+from commissioning.models import Scenario
 
 if TYPE_CHECKING:
     from commissioning.optimise.data import AllocationData
@@ -48,19 +48,9 @@ def _after_fund_splits(scenario: Scenario) -> Scenario:
     if not scenario.fund_splits:
         return scenario
     from commissioning.optimise.formula_grant import effective_pot_amounts
+    from commissioning.optimise.funding_rounds import pots_with_amounts
 
-    amounts = effective_pot_amounts(scenario)
-    pots = [
-        pot.model_copy(
-            update={
-                "amounts": [
-                    YearAmount(year=y, amount_pence=amounts[pot.id][y])
-                    for y in scenario.financial_years
-                ]
-            }
-        )
-        for pot in scenario.pots
-    ]
+    pots = pots_with_amounts(scenario, effective_pot_amounts(scenario))
     return scenario.model_copy(update={"pots": pots})
 
 

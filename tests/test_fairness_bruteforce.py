@@ -334,13 +334,8 @@ def test_three_area_example_lifts_b_and_c_together(rule: str) -> None:
     compare(payload)
 
 
-def test_equal_shortfall_does_not_starve_a_service_with_few_units() -> None:
-    """With existing provision removed, 0.1.0's equal_shortfall funded no MARAC coordinators,
-    because a gap of ~1 FTE always looked smaller than an IDVA gap of ~4. As a share of target,
-    both services are lifted together."""
-    payload = three_areas(2_000)
-    payload["existing_provision"] = []
-    payload["policy"] = {"fairness_rule": "equal_shortfall"}
+def _add_marac(payload: Data) -> None:
+    """A second benchmarked service with few units: 1 per 100,000 women, half-FTE granules."""
     payload["services"].append(
         {
             "id": "marac",
@@ -360,6 +355,16 @@ def test_equal_shortfall_does_not_starve_a_service_with_few_units() -> None:
             "edition": "t",
         }
     )
+
+
+def test_equal_shortfall_does_not_starve_a_service_with_few_units() -> None:
+    """With existing provision removed, 0.1.0's equal_shortfall funded no MARAC coordinators,
+    because a gap of ~1 FTE always looked smaller than an IDVA gap of ~4. As a share of target,
+    both services are lifted together."""
+    payload = three_areas(2_000)
+    payload["existing_provision"] = []
+    payload["policy"] = {"fairness_rule": "equal_shortfall"}
+    _add_marac(payload)
     run = solve(Scenario.model_validate(payload))
     by_service: dict[str, float] = {}
     for r in run.table("coverage").iter_rows(named=True):
@@ -375,25 +380,7 @@ def test_listing_one_service_priority_changes_only_that_service() -> None:
     payload = three_areas(1_500)
     payload["existing_provision"] = []
     payload["policy"] = {"service_priorities": [{"service": "marac", "weight": "2"}]}
-    payload["services"].append(
-        {
-            "id": "marac",
-            "name": "MARAC",
-            "unit": "FTE",
-            "unit_cost_pence": 100,
-            "granularity": "0.5",
-        }
-    )
-    payload["benchmarks"].append(
-        {
-            "service": "marac",
-            "units": "1",
-            "per": 100_000,
-            "basis": "female_16_plus",
-            "source": "t",
-            "edition": "t",
-        }
-    )
+    _add_marac(payload)
     run = solve(Scenario.model_validate(payload))
     rows = list(run.table("coverage").iter_rows(named=True))
     marac = [r["coverage_ratio"] for r in rows if r["service"] == "marac"]

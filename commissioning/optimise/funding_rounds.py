@@ -15,7 +15,13 @@ from dataclasses import dataclass, field
 
 import polars as pl
 
-from commissioning.models import ExistingProvision, FixedCommitment, Scenario, YearAmount
+from commissioning.models import (
+    ExistingProvision,
+    FixedCommitment,
+    FundingPot,
+    Scenario,
+    YearAmount,
+)
 from commissioning.optimise.bid_round import select_bids
 from commissioning.optimise.formula_grant import allocate_formula_grants, effective_pot_amounts
 
@@ -30,6 +36,21 @@ class PreparedRound:
     bid_provision: dict[str, list[ExistingProvision]] = field(default_factory=dict)
 
 
+def pots_with_amounts(scenario: Scenario, amounts: dict[str, dict[str, int]]) -> list[FundingPot]:
+    """The scenario's pots with their yearly amounts replaced (as fund splits leave them)."""
+    return [
+        pot.model_copy(
+            update={
+                "amounts": [
+                    YearAmount(year=y, amount_pence=amounts[pot.id][y])
+                    for y in scenario.financial_years
+                ]
+            }
+        )
+        for pot in scenario.pots
+    ]
+
+
 def prepare(scenario: Scenario) -> PreparedRound:
     if not (scenario.fund_splits or scenario.formula_grants or scenario.bid_rounds):
         return PreparedRound(scenario, None, None)
@@ -42,17 +63,7 @@ def prepare(scenario: Scenario) -> PreparedRound:
         commitments += _grant_commitments(scenario, grants)
     if selection is not None:
         commitments += selection.commitments
-    pots = [
-        pot.model_copy(
-            update={
-                "amounts": [
-                    YearAmount(year=y, amount_pence=amounts[pot.id][y])
-                    for y in scenario.financial_years
-                ]
-            }
-        )
-        for pot in scenario.pots
-    ]
+    pots = pots_with_amounts(scenario, amounts)
     solved = scenario.model_copy(
         update={
             "pots": pots,

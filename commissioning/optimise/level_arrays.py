@@ -31,20 +31,25 @@ class LevelArrays:
         self.floor = np.array([c.floor for c in cells], dtype=np.int64)
         self.flat = self.b <= 0  # a level that never moves: always settled exactly
 
-    def granules_for(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Fewest granules reaching t per cell, and whether the cell can reach t at all."""
+    def _steps(self, t: Fraction, idx: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        """Granules to t as floats, and which cells a float could get wrong."""
         tf = float(t)
         a, b, top = self.a[idx], self.b[idx], self.top[idx]
         with np.errstate(divide="ignore", invalid="ignore"):
             x = (tf - a) / b
-        k = np.where(tf <= a, 0.0, np.ceil(x))
-        reach = tf <= top
         doubtful = (
             self.flat[idx]
             | (np.abs(x - np.round(x)) <= HAIR * (1 + np.abs(x)))
             | (np.abs(tf - top) <= HAIR * (1 + abs(tf)))
             | (np.abs(tf - a) <= HAIR * (1 + abs(tf)))
         )
+        return tf, x, doubtful
+
+    def granules_for(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Fewest granules reaching t per cell, and whether the cell can reach t at all."""
+        tf, x, doubtful = self._steps(t, idx)
+        k = np.where(tf <= self.a[idx], 0.0, np.ceil(x))
+        reach = tf <= self.top[idx]
         k = np.maximum(np.nan_to_num(k, nan=0.0, posinf=0.0), 0).astype(np.int64)
         k = np.maximum(k, self.floor[idx])
         for j in np.flatnonzero(doubtful):
@@ -55,18 +60,9 @@ class LevelArrays:
 
     def granules_above(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fewest granules strictly above t per cell, and whether the cell can pass t at all."""
-        tf = float(t)
-        a, b, top = self.a[idx], self.b[idx], self.top[idx]
-        with np.errstate(divide="ignore", invalid="ignore"):
-            x = (tf - a) / b
-        k = np.where(tf < a, 0.0, np.floor(x) + 1)
-        passes = tf < top
-        doubtful = (
-            self.flat[idx]
-            | (np.abs(x - np.round(x)) <= HAIR * (1 + np.abs(x)))
-            | (np.abs(tf - top) <= HAIR * (1 + abs(tf)))
-            | (np.abs(tf - a) <= HAIR * (1 + abs(tf)))
-        )
+        tf, x, doubtful = self._steps(t, idx)
+        k = np.where(tf < self.a[idx], 0.0, np.floor(x) + 1)
+        passes = tf < self.top[idx]
         k = np.maximum(np.nan_to_num(k, nan=0.0, posinf=0.0), 0).astype(np.int64)
         k = np.maximum(k, self.floor[idx])
         for j in np.flatnonzero(doubtful):
