@@ -560,14 +560,21 @@ class MoneyModel:
         return round(sum(gate_var[g].varValue or 0.0 for g in question.count))
 
     def spare(self, question: Question, where: tuple[int, str]) -> float:
-        """Most extra money the class could spend in the year (LP relaxation: an upper bound)."""
+        """Most extra money the class could spend in the year. Asked with whole granules for
+        ring-fenced spending (an LP would let a fence be met with a fraction of a granule and so
+        overstate what is left); if that ends without a proven answer, the LP's upper bound."""
         question.spare = where
-        problem, _, extra = self._build(question, mip=False)
-        question.spare = None
-        problem.setObjective(pulp.LpAffineExpression({extra[where]: -1}))
-        report = run(problem, make_solver(self.options, mip=False))
+        try:
+            for mip in (True, False):
+                problem, _, extra = self._build(question, mip=mip)
+                problem.setObjective(pulp.LpAffineExpression({extra[where]: -1}))
+                report = run(problem, make_solver(self.options, mip=mip))
+                if report.state == "optimal" or not mip:
+                    break
+        finally:
+            question.spare = None
         if not report.has_solution:
-            return 0.0
+            return 0.0 if report.state == "infeasible" else float("inf")
         return float(extra[where].varValue or 0.0)
 
 

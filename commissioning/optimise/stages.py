@@ -79,9 +79,11 @@ class BlockSolver:
         self.leximin = Leximin(data, self.model, self.cells, self.options)
 
     def has_any_allocation(self) -> bool:
-        """The rules and money allow some allocation (units at their floors and caps)."""
+        """The rules and money allow some allocation in whole granules (the LP relaxation
+        alone would pass a floor that only a fraction of a granule could meet)."""
         self.model.problem.setObjective(pulp.LpAffineExpression())
-        return run(self.model.problem, make_solver(self.options, mip=False)).has_solution
+        options = self.options.model_copy(update={"relative_gap": 0.0})
+        return run(self.model.problem, make_solver(options, mip=True)).has_solution
 
     def optimise(self, name: str, objective: pulp.LpAffineExpression, gap: float) -> SolveReport:
         """Optimise one later stage, then keep its optimum (within `gap`) for the stages after."""
