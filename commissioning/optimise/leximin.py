@@ -135,6 +135,7 @@ class Leximin:
         self.first = np.array([c.floor for c in self.cells.values()], dtype=np.int64)
         self.frozen: set[Key] = set()
         self.parents: dict[int, int | None] = {}
+        self.gates_made = 0  # gate ids are never reused: a model may still hold a dropped one
         self.counts: list[Count] = []
         self.rounds: list[RoundLog] = []
 
@@ -269,7 +270,8 @@ class Leximin:
             cell, req = self.cells[key], self.req[key]
             above = cell.granules_above(t)
             assert above is not None  # a contender's level is, or can rise, above t
-            gate = len(self.parents)
+            gate = self.gates_made
+            self.gates_made += 1
             self.parents[gate] = req.gates[-1] if req.gates else None
             req.gates.append(gate)
             req.steps.append(max(req.last, above))
@@ -642,6 +644,10 @@ class FullModel:
                 var = self.gate_var[gate]
                 var.lowBound = 1 if gate in question.forced else 0
                 var.upBound = 0 if gate in question.shut or step > most else 1
+        live = {gate for gates in question.gates.values() for gate in gates}
+        for gate, var in self.gate_var.items():
+            if gate not in live:  # dropped when no contender could rise: it asks nothing
+                var.lowBound = var.upBound = 0
         for gate, parent in question.parents.items():
             if parent is not None and gate not in self.nested:
                 self.nested.add(gate)
