@@ -149,7 +149,7 @@ def _result(
     timing = {
         "wall_time_seconds": round(time.perf_counter() - started, 4),
         "stage_seconds": {s.name: round(s.seconds, 4) for s in solution.stages},
-        "fairness_feasibility_checks": solution.lp_checks,
+        "fairness_feasibility_checks": solution.checks,
         "fairness_mip_solves": solution.mip_checks,
         "fairness_rounds": solution.rounds,
     }

@@ -27,19 +27,27 @@ class Held:
     rule: str
 
 
-def _holding_rule(data: AllocationData, slot: Slot) -> str | None:
+def holding_rule(data: AllocationData, slot: Slot, area_total: int | None = None) -> str | None:
+    """The rule that may hold a below-benchmark cell short of a unit its pots could pay for, in
+    words that follow "held by", or None. With `area_total` (the area's funded pence that year)
+    an area's total cap is named only when one more granule would break it."""
     policy = data.scenario.policy
     if policy.fairness_rule == "equal_shortfall" and slot.need == 0:
-        return "equal_shortfall gives an area with need index 0 no weight"
+        return "equal_shortfall, which gives an area with need index 0 no weight"
     for limit in policy.area_limits:
-        if limit.area == slot.area and limit.service is None and limit.max_pence is not None:
-            return f"area cap of {pounds(limit.max_pence)} a year for {slot.area_name}"
+        if (
+            limit.area == slot.area
+            and limit.service is None
+            and limit.max_pence is not None
+            and (area_total is None or area_total + slot.granule_cost > limit.max_pence)
+        ):
+            return f"the area cap of {pounds(limit.max_pence)} a year"
     if policy.max_change_pct is not None and any(
         s.previous > 0 for s in data.slots if s.area == slot.area
     ):
-        return f"pace-of-change limit of {policy.max_change_pct}% a year"
+        return f"the pace-of-change limit of {policy.max_change_pct}% a year"
     if policy.award_years > 1:
-        return f"{policy.award_years}-year awards (a unit must stay funded to the award's end)"
+        return f"{policy.award_years}-year awards (units must stay funded across years)"
     return None
 
 
@@ -61,7 +69,7 @@ def check(
             money = {p: unspent[(p, year)] for p in slot.pots if unspent[(p, year)] > 0}
             if sum(money.values()) < slot.granule_cost:
                 continue
-            rule = _holding_rule(data, slot)
+            rule = holding_rule(data, slot)
             if rule is None:
                 raise SolverFailed(
                     f"internal check failed: {slot.area_name} {slot.service} {year} is below "

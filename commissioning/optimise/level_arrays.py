@@ -10,7 +10,7 @@ operation per step rather than Python arithmetic per cell.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from fractions import Fraction
 
 import numpy as np
@@ -49,27 +49,31 @@ class LevelArrays:
         """Fewest granules reaching t per cell, and whether the cell can reach t at all."""
         tf, x, doubtful = self._steps(t, idx)
         k = np.where(tf <= self.a[idx], 0.0, np.ceil(x))
-        reach = tf <= self.top[idx]
-        k = np.maximum(np.nan_to_num(k, nan=0.0, posinf=0.0), 0).astype(np.int64)
-        k = np.maximum(k, self.floor[idx])
-        for j in np.flatnonzero(doubtful):
-            exact = self.cells[idx[j]].granules_for(t)
-            reach[j] = exact is not None
-            k[j] = 0 if exact is None else exact
-        return k, reach
+        return self._settle(k, tf <= self.top[idx], doubtful, idx, lambda c: c.granules_for(t))
 
     def granules_above(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fewest granules strictly above t per cell, and whether the cell can pass t at all."""
         tf, x, doubtful = self._steps(t, idx)
         k = np.where(tf < self.a[idx], 0.0, np.floor(x) + 1)
-        passes = tf < self.top[idx]
+        return self._settle(k, tf < self.top[idx], doubtful, idx, lambda c: c.granules_above(t))
+
+    def _settle(
+        self,
+        k: np.ndarray,
+        possible: np.ndarray,
+        doubtful: np.ndarray,
+        idx: np.ndarray,
+        exact: Callable[[ScoredCell], int | None],
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Float granules as whole numbers within the floors, with the doubtful ones replaced
+        by the cell's exact answer (None: the cell cannot get there)."""
         k = np.maximum(np.nan_to_num(k, nan=0.0, posinf=0.0), 0).astype(np.int64)
         k = np.maximum(k, self.floor[idx])
         for j in np.flatnonzero(doubtful):
-            exact = self.cells[idx[j]].granules_above(t)
-            passes[j] = exact is not None
-            k[j] = 0 if exact is None else exact
-        return k, passes
+            answer = exact(self.cells[idx[j]])
+            possible[j] = answer is not None
+            k[j] = 0 if answer is None else answer
+        return k, possible
 
     def levels(self, k: np.ndarray, idx: np.ndarray) -> np.ndarray:
         return np.minimum(self.top[idx], self.a[idx] + self.b[idx] * k)

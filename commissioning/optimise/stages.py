@@ -45,7 +45,7 @@ class Solution:
     granules: dict[tuple[int, str], int]
     fairness_level: Fraction | None
     stages: list[StageResult] = field(default_factory=list)
-    lp_checks: int = 0
+    checks: int = 0  # feasibility questions asked by the fairness rounds
     mip_checks: int = 0
     rounds: int = 0
 
@@ -124,7 +124,7 @@ def solve_stages(
     for block in blocks:
         block.leximin.solve()
         block.model = block.leximin.full.model  # a fresh one if the rounds had to be redone
-        solution.lp_checks += block.leximin.checks
+        solution.checks += block.leximin.checks
         solution.mip_checks += block.leximin.mips
         solution.rounds += len(block.leximin.rounds)
     fairness_seconds = time.perf_counter() - started
@@ -164,7 +164,7 @@ def solve_stages(
             block.optimise(name, plan[step][1], plan[step][2])
             for block, plan in zip(blocks, plans, strict=True)
         ]
-        later.append(_merge(name, reports, 0.0))
+        later.append(_merge(name, reports))
         if on_stage is not None:
             on_stage(_provisional(blocks, data, [fairness_stage, *later]))
 
@@ -207,11 +207,12 @@ def _provisional(
     return Solution(granules, level, list(stages))
 
 
-def _merge(name: str, reports: list[SolveReport], objective: float) -> StageResult:
+def _merge(name: str, reports: list[SolveReport]) -> StageResult:
+    """One stage over all blocks; its objective is recomputed from the delivered allocation."""
     states = {r.state for r in reports}
     state = "time_limit_with_solution" if "time_limit_with_solution" in states else "optimal"
     gap = max((r.gap or 0.0 for r in reports), default=0.0)
-    return StageResult(name, objective, state, gap, sum(r.seconds for r in reports))
+    return StageResult(name, None, state, gap, sum(r.seconds for r in reports))
 
 
 def _tie_broken_cost(model: AllocationModel) -> pulp.LpAffineExpression:

@@ -7,6 +7,7 @@ from collections import defaultdict
 import polars as pl
 
 from commissioning.money import pounds
+from commissioning.optimise.affordability import holding_rule
 from commissioning.optimise.data import AllocationData, Slot
 from commissioning.optimise.split import Payment
 from commissioning.results import (
@@ -170,22 +171,8 @@ def _explain(
             f"money: the pots that may fund it ({', '.join(slot.pots)}) have {pounds(left)} left "
             f"in {year}, less than one more {slot.granule_units} unit ({pounds(slot.granule_cost)})"
         )
-    policy = data.scenario.policy
-    for limit in policy.area_limits:
-        if (
-            limit.area == slot.area
-            and limit.service is None
-            and limit.max_pence is not None
-            and area_totals[(slot.area, year)] + slot.granule_cost > limit.max_pence
-        ):
-            return f"held by the area cap of {pounds(limit.max_pence)} a year"
-    if policy.max_change_pct is not None and any(
-        s.previous > 0 for s in data.slots if s.area == slot.area
-    ):
-        return f"held by the pace-of-change limit of {policy.max_change_pct}% a year"
-    if policy.award_years > 1:
-        return f"held by {policy.award_years}-year awards (units must stay funded across years)"
-    return (
-        "left below benchmark within the solver's stated tolerance "
-        f"({policy.solver.relative_gap:.2%}) of the best need-weighted shortfall"
-    )
+    rule = holding_rule(data, slot, area_totals[(slot.area, year)])
+    if rule is not None:
+        return f"held by {rule}"
+    # Leximin would have bought the unit; the run's affordability check stops it as a bug.
+    return f"below benchmark although {pounds(left)} that may fund it is unspent"
