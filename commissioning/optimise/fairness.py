@@ -81,40 +81,68 @@ class ScoredCell:
         return max(self.floor, k)
 
 
-def scored_cells(slots: Sequence[Slot], years: Sequence[str], rule: str) -> list[ScoredCell]:
-    """The cells the rule scores: benchmarked ones (with a gap, for the proportional rule)."""
+def scored_cells(
+    slots: Sequence[Slot],
+    years: Sequence[str],
+    rule: str,
+    shapes: dict[int, SlotShape] | None = None,
+) -> list[ScoredCell]:
+    """The cells the rule scores: benchmarked ones (with a gap, for the proportional rule).
+    `shapes`, if given, keeps each slot's year-independent part for the next block of years."""
     cells = []
+    shapes = {} if shapes is None else shapes
     for slot in slots:
         if not slot.benchmarked:
             continue
+        shape = shapes.get(slot.index)
+        if shape is None:
+            shape = shapes[slot.index] = SlotShape(slot, rule)
         for year in years:
-            cell = _cell(slot, year, rule)
+            cell = shape.cell(year)
             if cell is not None:
                 cells.append(cell)
     return cells
 
 
-def _cell(slot: Slot, year: str, rule: str) -> ScoredCell | None:
-    target = exact(slot.target)
-    existing = exact(slot.existing_in(year))
-    granule = Fraction(slot.granule_units)
-    weight = Fraction(slot.priority)
-    if rule == "leximin":
-        a, b, top = existing / target / weight, granule / target / weight, 1 / weight
-    elif rule == "proportional_to_benchmark_cost":
-        if existing >= target:
-            return None
-        short = target - existing
-        a, b, top = Fraction(0), granule / short / weight, 1 / weight
-    elif rule == "equal_shortfall":
-        scale = exact(slot.need) * weight / target
-        a, b, top = -scale * max(Fraction(0), target - existing), scale * granule, Fraction(0)
-    else:  # pragma: no cover - the policy model admits only the rules above
-        raise ValueError(f"unknown fairness rule {rule!r}")
-    cap = slot.cap_in(year)
-    if cap is not None:
-        top = min(top, a + b * cap)
-    return ScoredCell(slot, year, a, b, min(top, max(a, top)), slot.floor, cap)
+class SlotShape:
+    """What a slot's level functions share across years (only existing provision and caps
+    differ by year), worked out once: exact arithmetic is the slow part of scoring cells."""
+
+    def __init__(self, slot: Slot, rule: str):
+        if rule not in RULES:  # pragma: no cover - the policy model admits only the rules
+            raise ValueError(f"unknown fairness rule {rule!r}")
+        self.slot = slot
+        self.rule = rule
+        self.target = exact(slot.target)
+        self.granule = Fraction(slot.granule_units)
+        self.weight = Fraction(slot.priority)
+        if rule == "leximin":
+            self.scale = self.target * self.weight
+            self.b = self.granule / self.scale
+            self.top = 1 / self.weight
+        elif rule == "equal_shortfall":
+            self.scale = exact(slot.need) * self.weight / self.target
+            self.b = self.scale * self.granule
+            self.top = Fraction(0)
+        else:
+            self.top = 1 / self.weight
+
+    def cell(self, year: str) -> ScoredCell | None:
+        slot = self.slot
+        existing = exact(slot.existing_in(year))
+        if self.rule == "leximin":
+            a = existing / self.scale if existing else existing
+            b, top = self.b, self.top
+        elif self.rule == "equal_shortfall":
+            a, b, top = -self.scale * max(Fraction(0), self.target - existing), self.b, self.top
+        else:  # proportional_to_benchmark_cost
+            if existing >= self.target:
+                return None
+            a, b, top = Fraction(0), self.granule / (self.target - existing) / self.weight, self.top
+        cap = slot.cap_in(year)
+        if cap is not None:
+            top = min(top, a + b * cap)
+        return ScoredCell(slot, year, a, b, min(top, max(a, top)), slot.floor, cap)
 
 
 def lowest_level(cells: Sequence[ScoredCell], granules: dict[tuple[int, str], int]) -> Fraction:

@@ -31,8 +31,11 @@ class LevelArrays:
         self.floor = np.array([c.floor for c in cells], dtype=np.int64)
         self.flat = self.b <= 0  # a level that never moves: always settled exactly
 
-    def _steps(self, t: Fraction, idx: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
-        """Granules to t as floats, and which cells a float could get wrong."""
+    def _steps(
+        self, t: Fraction, idx: np.ndarray
+    ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+        """Granules to t as floats, which cells a float could get the granules wrong for, and
+        which it could get wrong only whether t is within reach (t within a hair of the top)."""
         tf = float(t)
         a, b, top = self.a[idx], self.b[idx], self.top[idx]
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -40,22 +43,42 @@ class LevelArrays:
         doubtful = (
             self.flat[idx]
             | (np.abs(x - np.round(x)) <= HAIR * (1 + np.abs(x)))
-            | (np.abs(tf - top) <= HAIR * (1 + abs(tf)))
             | (np.abs(tf - a) <= HAIR * (1 + abs(tf)))
         )
-        return tf, x, doubtful
+        near_top = np.abs(tf - top) <= HAIR * (1 + abs(tf))
+        return tf, x, doubtful, near_top & ~doubtful
 
     def granules_for(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fewest granules reaching t per cell, and whether the cell can reach t at all."""
-        tf, x, doubtful = self._steps(t, idx)
+        tf, x, doubtful, near_top = self._steps(t, idx)
         k = np.where(tf <= self.a[idx], 0.0, np.ceil(x))
-        return self._settle(k, tf <= self.top[idx], doubtful, idx, lambda c: c.granules_for(t))
+        possible = tf <= self.top[idx]
+        self._settle_reach(possible, near_top, idx, lambda top: t <= top)
+        return self._settle(k, possible, doubtful, idx, lambda c: c.granules_for(t))
 
     def granules_above(self, t: Fraction, idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Fewest granules strictly above t per cell, and whether the cell can pass t at all."""
-        tf, x, doubtful = self._steps(t, idx)
+        tf, x, doubtful, near_top = self._steps(t, idx)
         k = np.where(tf < self.a[idx], 0.0, np.floor(x) + 1)
-        return self._settle(k, tf < self.top[idx], doubtful, idx, lambda c: c.granules_above(t))
+        possible = tf < self.top[idx]
+        self._settle_reach(possible, near_top, idx, lambda top: t < top)
+        return self._settle(k, possible, doubtful, idx, lambda c: c.granules_above(t))
+
+    def _settle_reach(
+        self,
+        possible: np.ndarray,
+        near_top: np.ndarray,
+        idx: np.ndarray,
+        within: Callable[[Fraction], bool],
+    ) -> None:
+        """Whether t is within reach, exactly, where only that was in doubt: one comparison per
+        distinct top (most cells share theirs: the benchmark, or its priority weighting)."""
+        asked: dict[Fraction, bool] = {}
+        for j in np.flatnonzero(near_top):
+            top = self.cells[idx[j]].top
+            if top not in asked:
+                asked[top] = within(top)
+            possible[j] = asked[top]
 
     def _settle(
         self,
@@ -93,6 +116,16 @@ class LevelArrays:
         for j in np.flatnonzero(np.abs(approx - tf) <= HAIR * (1 + abs(tf))):
             hit[j] = self.cells[idx[j]].level(int(k[j])) == t
         return hit
+
+    def at_top(self, k: np.ndarray, idx: np.ndarray) -> np.ndarray:
+        """Which cells are at their top (cannot rise further) with these granules."""
+        approx = self.a[idx] + self.b[idx] * k
+        top = self.top[idx]
+        result = approx >= top
+        for j in np.flatnonzero(np.abs(approx - top) <= HAIR * (1 + np.abs(top))):
+            cell = self.cells[idx[j]]
+            result[j] = cell.level(int(k[j])) >= cell.top
+        return result
 
     def lowest_top(self, idx: np.ndarray) -> Fraction:
         approx = self.top[idx]

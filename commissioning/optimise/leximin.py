@@ -45,6 +45,7 @@ from commissioning.optimise.data import AllocationData
 from commissioning.optimise.fairness import ScoredCell
 from commissioning.optimise.level_arrays import LevelArrays
 from commissioning.optimise.model import AllocationModel
+from commissioning.optimise.money_highs import HighsMoneyQuestions
 from commissioning.optimise.solver import make_solver, run
 
 Key = tuple[int, str]
@@ -93,6 +94,26 @@ class Question:
     impossible: bool = False  # an ungated cell asked beyond its top or cap
 
 
+@dataclass(frozen=True)
+class FreeCells:
+    """A round's free cells as arrays: positions, present last steps, gatedness. Requirements
+    do not change while a threshold is searched, so one view serves the whole search."""
+
+    keys: list[Key]
+    idx: np.ndarray
+    last: np.ndarray
+    gated: np.ndarray
+
+
+@dataclass(frozen=True)
+class Trial:
+    """Each free cell's fewest granules for a threshold (`reach` False: it cannot get there)."""
+
+    cells: FreeCells
+    granules: np.ndarray
+    reach: np.ndarray
+
+
 @dataclass
 class RoundLog:
     threshold: Fraction
@@ -134,6 +155,7 @@ class Leximin:
         self.req = {k: Requirement([c.floor]) for k, c in self.cells.items()}
         self.first = np.array([c.floor for c in self.cells.values()], dtype=np.int64)
         self.frozen: set[Key] = set()
+        self.gated: set[Key] = set()  # cells with at least one gate
         self.parents: dict[int, int | None] = {}
         self.gates_made = 0  # gate ids are never reused: a model may still hold a dropped one
         self.counts: list[Count] = []
@@ -161,19 +183,17 @@ class Leximin:
                 break
             t = self._max_min(free)
             self._raise_all(free, t)
-            level = {k: self._level(k) for k in free}
-            for key in self.cells:
-                if key not in level and self.req[key].gates:
-                    level[key] = self._level(key)
+            view = self._view(free)
+            at_top = dict(zip(free, self.levels.at_top(view.last, view.idx), strict=True))
+            at_t = dict(zip(free, self.levels.at(t, view.last, view.idx), strict=True))
+            level = {k: self._level(k) for k in self._gated_keys()}
             # A risen cell that cannot reach t may not rise: its last gate closes for good; a
             # cell at its top cannot pass t. Both now count at or below t in every optimum.
             # A gated cell above t stays free: which cells rose still decides the counts at
             # thresholds up to its level, even when it cannot rise further itself.
             self.frozen.update(k for k in free if self.req[k].closed)
             self.frozen.update(
-                k
-                for k in free
-                if level[k] >= self.cells[k].top and (not self.req[k].gates or level[k] <= t)
+                k for k in free if at_top[k] and (not self.req[k].gates or level[k] <= t)
             )
             free = [k for k in free if k not in self.frozen]
             log = RoundLog(t, len(self.frozen), 0, 0)
@@ -182,16 +202,13 @@ class Leximin:
             self.frozen.update(stuck)
             log.frozen = len(self.frozen)
             free = [k for k in free if k not in self.frozen]
-            at_t = [k for k in free if level[k] == t]
-            gated = any(self.req[k].gates for k in self.cells)
-            if not gated and (stuck or not at_t):
+            at_t_free = [k for k in free if at_t[k]]
+            if not self.gated and (stuck or not at_t_free):
                 continue  # the rest may yet rise together: the next round says
             # Whether a risen cell is above t depends on which cells rose, so every gated cell
             # that would be above t if it rose is counted, frozen or not.
-            contenders = at_t + [
-                k
-                for k in self.cells
-                if self.req[k].gates and not self.req[k].closed and level[k] > t
+            contenders = at_t_free + [
+                k for k in self._gated_keys() if not self.req[k].closed and level[k] > t
             ]
             log.contended = len(contenders)
             log.risen = self._contend(contenders, t)
@@ -199,22 +216,23 @@ class Leximin:
     def _max_min(self, free: list[Key]) -> Fraction:
         """Highest threshold that every free cell (every risen one, for gated cells) can reach
         together, each keeping at least its level now."""
-        idx, last, gated = self._arrays(free)
+        view = self._view(free)
+        idx, last, gated = view.idx, view.last, view.gated
         lo = self.levels.lowest(last, idx)
         hi = self.levels.lowest_top(idx[~gated]) if np.any(~gated) else None
         if np.any(gated):
             most = self.levels.highest_top(idx[gated])
             hi = most if hi is None else min(hi, most)
         assert hi is not None
-        if self._ask(self._question(self._trial(free, hi)), exact=True):
+        if self._ask(self._question(self._trial(view, hi)), exact=True):
             return hi
-        found = self._search(free, lo, hi, exact=False)
-        if not self._ask(self._question(self._trial(free, found)), exact=True):
+        found = self._search(view, lo, hi, exact=False)
+        if not self._ask(self._question(self._trial(view, found)), exact=True):
             # The relaxation overstated what integer units allow: search again exactly.
-            found = self._search(free, lo, found, exact=True)
+            found = self._search(view, lo, found, exact=True)
         return found
 
-    def _search(self, free: list[Key], lo: Fraction, hi: Fraction, exact: bool) -> Fraction:
+    def _search(self, free: FreeCells, lo: Fraction, hi: Fraction, exact: bool) -> Fraction:
         """Bisection on the threshold, `lo` reachable and `hi` not; returns the best reachable
         level. Each step moves to a level some cell can actually sit at, so it ends exactly.
         A probe's "no" is taken at once; the one that decides the answer is confirmed."""
@@ -239,15 +257,19 @@ class Leximin:
 
     def _stuck(self, free: list[Key]) -> list[Key]:
         """Free cells that cannot rise above their present level even alone (relaxation: a
-        "cannot" is final)."""
-        stuck = []
+        "cannot" is final). A cell below its top rises by its next granule, `last + 1`."""
+        if not free:
+            return []
+        view = self._view(free)
+        blocked = self.levels.at_top(view.last, view.idx) | (view.last + 1 > self.caps[view.idx])
         spare: dict[tuple[int, str], float] = {}
-        for key in free:
-            cell, req = self.cells[key], self.req[key]
-            above = cell.granules_above(cell.level(req.last))
-            if above is None or (cell.cap is not None and above > cell.cap):
+        stuck = []
+        for key, last, held in zip(free, view.last.tolist(), blocked.tolist(), strict=True):
+            if held:
                 stuck.append(key)
                 continue
+            cell, req = self.cells[key], self.req[key]
+            above = last + 1
             if self.money is not None:
                 where = (self.money.class_of[cell.slot.index], cell.year)
                 if where not in spare:
@@ -274,6 +296,7 @@ class Leximin:
             self.gates_made += 1
             self.parents[gate] = req.gates[-1] if req.gates else None
             req.gates.append(gate)
+            self.gated.add(key)
             req.steps.append(max(req.last, above))
             new.append(gate)
         question = self._question({})
@@ -285,6 +308,8 @@ class Leximin:
                 req = self.req[key]
                 del self.parents[req.gates.pop()]
                 req.steps.pop()
+                if not req.gates:
+                    self.gated.discard(key)
                 if req.gates and self._level(key) > t:
                     req.closed = True  # rising would put it above t, which cannot be
                 self.frozen.add(key)
@@ -297,9 +322,9 @@ class Leximin:
         return self.cells[key].level(self.req[key].last)
 
     def _raise_all(self, free: list[Key], t: Fraction) -> None:
-        idx, last, _ = self._arrays(free)
-        need, reach = self.levels.granules_for(t, idx)
-        for key, n, ok, before in zip(free, need, reach, last, strict=True):
+        view = self._view(free)
+        need, reach = self.levels.granules_for(t, view.idx)
+        for key, n, ok, before in zip(free, need, reach, view.last, strict=True):
             req = self.req[key]
             if not ok:
                 if not req.gates:  # pragma: no cover - t never exceeds an ungated cell's top
@@ -310,31 +335,30 @@ class Leximin:
             if not req.gates:
                 self.first[self.pos[key]] = req.steps[0]
 
-    def _arrays(self, free: list[Key]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    def _gated_keys(self) -> list[Key]:
+        """Cells with gates, in the cells' order (the order questions are built in)."""
+        return sorted(self.gated, key=self.pos.__getitem__)
+
+    def _view(self, free: list[Key]) -> FreeCells:
         """Positions, present last steps and gatedness of the free cells, for the search."""
-        idx = np.array([self.pos[k] for k in free], dtype=np.int64)
-        last = np.array([self.req[k].last for k in free], dtype=np.int64)
-        gated = np.array([bool(self.req[k].gates) for k in free], dtype=bool)
-        return idx, last, gated
+        idx = np.fromiter((self.pos[k] for k in free), dtype=np.int64, count=len(free))
+        last = np.fromiter((self.req[k].last for k in free), dtype=np.int64, count=len(free))
+        gated = np.fromiter((k in self.gated for k in free), dtype=bool, count=len(free))
+        return FreeCells(free, idx, last, gated)
 
-    def _trial(self, free: list[Key], t: Fraction) -> dict[Key, int | None]:
-        """Each free cell's fewest granules for threshold t (None: it cannot reach t)."""
-        idx, last, _ = self._arrays(free)
-        k, reach = self.levels.granules_for(t, idx)
-        k = np.maximum(k, last)
-        return {key: int(n) if ok else None for key, n, ok in zip(free, k, reach, strict=True)}
+    def _trial(self, free: FreeCells, t: Fraction) -> Trial:
+        """Each free cell's fewest granules for threshold t, never below its present step."""
+        k, reach = self.levels.granules_for(t, free.idx)
+        return Trial(free, np.maximum(k, free.last), reach)
 
-    def _reached(self, free: list[Key], trial: dict[Key, int | None]) -> Fraction:
+    def _reached(self, free: FreeCells, trial: Trial) -> Fraction:
         """The lowest level among free cells with their trial granules (cells that cannot
         reach the threshold are gated ones that then do not rise)."""
-        keys = [k for k in free if trial[k] is not None]
-        idx = np.array([self.pos[k] for k in keys], dtype=np.int64)
-        k = np.array([trial[key] for key in keys], dtype=np.int64)
-        return self.levels.lowest(k, idx)
+        return self.levels.lowest(trial.granules[trial.reach], free.idx[trial.reach])
 
-    def _next_level(self, free: list[Key], lo: Fraction) -> Fraction | None:
+    def _next_level(self, free: FreeCells, lo: Fraction) -> Fraction | None:
         """The smallest threshold above `lo` whose fewest granules differ from `lo`'s."""
-        idx, last, gated = self._arrays(free)
+        idx, last, gated = free.idx, free.last, free.gated
         need, reach = self.levels.granules_for(lo, idx)
         # a gated cell that can no longer reach lo can no longer rise: it has no next level
         k = np.maximum(last, need)
@@ -349,28 +373,38 @@ class Leximin:
         k = np.where(at_lo, np.maximum(k, above), k)
         return self.levels.lowest(k[live], idx[live])
 
-    def _question(self, trial: dict[Key, int | None]) -> Question:
+    def _question(self, trial: Trial | dict[Key, int | None]) -> Question:
         """The present requirements, with `trial` replacing free cells' last steps."""
         first = self.first.copy()
         steps, gates, shut = {}, {}, set()
         impossible = False
-        for key, n in trial.items():
-            if self.req[key].gates:
-                continue
-            if n is None:
-                impossible = True
-            else:
-                i = self.pos[key]
-                first[i] = max(first[i], n)
+        tried: dict[Key, int | None] = {}  # gated cells' trial steps
+        if isinstance(trial, Trial):
+            view = trial.cells
+            ungated = ~view.gated
+            impossible = bool(np.any(ungated & ~trial.reach))
+            chosen = ungated & trial.reach
+            where = view.idx[chosen]
+            first[where] = np.maximum(first[where], trial.granules[chosen])
+            for j in np.flatnonzero(view.gated):
+                tried[view.keys[j]] = int(trial.granules[j]) if trial.reach[j] else None
+        else:
+            for key, n in trial.items():
+                if key in self.gated:
+                    tried[key] = n
+                elif n is None:
+                    impossible = True
+                else:
+                    i = self.pos[key]
+                    first[i] = max(first[i], n)
         if not impossible:
             impossible = bool(np.any(first > self.caps))
-        for key, req in self.req.items():
-            if not req.gates:
-                continue
+        for key in self._gated_keys():
+            req = self.req[key]
             row = list(req.steps)
             if req.closed:
                 shut.add(req.gates[-1])
-            n = trial.get(key, row[-1])
+            n = tried.get(key, row[-1])
             if n is None:
                 shut.add(req.gates[-1])  # a gated cell that cannot reach t does not rise
             else:
@@ -468,6 +502,8 @@ class MoneyModel:
                     if (i, year) not in scored:
                         self.unscored[group[(cls.index, year)]] += slot.floor * slot.granule_cost
                 self.room.append(room)
+        self.group_index = {where: g for g, where in enumerate(self.groups)}
+        self.fast = HighsMoneyQuestions(self, options) if options.solver == "highs" else None
 
     def _build(
         self, question: Question, mip: bool
@@ -550,6 +586,10 @@ class MoneyModel:
         return problem, gate_var, extra
 
     def feasible(self, question: Question, mip: bool, confirm: bool = False) -> bool:
+        if self.fast is not None:
+            answer = self.fast.feasible(question, mip, confirm)
+            if answer is not None:
+                return answer
         problem, _, _ = self._build(question, mip)
         problem.setObjective(pulp.LpAffineExpression())
         return _solved(problem, self.options, mip, "a money check", confirm)
@@ -565,6 +605,10 @@ class MoneyModel:
         """Most extra money the class could spend in the year. Asked with whole granules for
         ring-fenced spending (an LP would let a fence be met with a fraction of a granule and so
         overstate what is left); if that ends without a proven answer, the LP's upper bound."""
+        if self.fast is not None:
+            answer = self.fast.spare(question, self.group_index[where])
+            if answer is not None:
+                return answer
         question.spare = where
         try:
             for mip in (True, False):
