@@ -68,6 +68,34 @@ def _export(args: argparse.Namespace) -> int:
     return 0
 
 
+def _explain(args: argparse.Namespace) -> int:
+    from commissioning.analysis.borough_paragraph import UnknownBorough, find_area_code
+    from commissioning.analysis.explain import explain_borough, explanation_text
+    from commissioning.results import RunResult
+
+    run_dir = Path(args.run_dir)
+    if not (run_dir / "summary.json").is_file():
+        raise CliError(f"{run_dir} is not a run directory written by `commissioning solve`")
+    run = RunResult.read(run_dir)
+    years = list(run.scenario.financial_years)
+    if args.year is not None and args.year not in years:
+        raise CliError(
+            f"--year {args.year!r} is not in this run; its years are: {', '.join(years)}"
+        )
+    try:
+        codes = (
+            [find_area_code(run, args.borough)]
+            if args.borough is not None
+            else [a.code for a in run.scenario.areas]
+        )
+    except UnknownBorough as exc:
+        raise CliError(f"--borough: {exc}") from None
+    chosen = [args.year] if args.year is not None else years
+    texts = [explanation_text(explain_borough(run, code, chosen)) for code in codes]
+    print("\n\n".join(texts))
+    return 0
+
+
 def _resolve(args: argparse.Namespace) -> int:
     from commissioning.scenario_io import scenario_json
 
@@ -121,6 +149,17 @@ def build_parser() -> argparse.ArgumentParser:
     )
     export.add_argument("--out", required=True, help="workbook file to write (.xlsx)")
     export.set_defaults(run=_export)
+
+    explain = commands.add_parser(
+        "explain",
+        help="print each borough's paragraph and why each cell below benchmark is there",
+    )
+    explain.add_argument("run_dir", help="run directory written by `solve`")
+    explain.add_argument(
+        "--borough", metavar="NAME|CODE", help="one borough, by name or ONS code (default: all)"
+    )
+    explain.add_argument("--year", metavar="YEAR", help="one financial year, e.g. 2019/20")
+    explain.set_defaults(run=_explain)
 
     resolve = commands.add_parser(
         "resolve",

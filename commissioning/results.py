@@ -15,6 +15,12 @@ from typing import Any
 
 import polars as pl
 
+from commissioning.explain_schemas import (
+    BINDING_SCHEMA,
+    COST_TO_BENCHMARK_SCHEMA,
+    EXPLAIN_SORT_KEYS,
+    MARGINAL_SCHEMA,
+)
 from commissioning.models import Scenario
 from commissioning.need import NEED_SCHEMA, TARGETS_SCHEMA
 from commissioning.outputs import frame_from_csv, write_run_directory
@@ -40,6 +46,7 @@ COVERAGE_SCHEMA = pl.Schema(
         "service": pl.String,
         "target_units": pl.Float64,
         "existing_units": pl.Float64,
+        "bid_units": pl.Float64,  # units of selected co-commissioning bids (not in existing)
         "funded_units": pl.Float64,
         "total_units": pl.Float64,
         "coverage_ratio": pl.Float64,
@@ -98,6 +105,24 @@ BIDS_SCHEMA = pl.Schema(
         "year": pl.String,
         "cost_pence": pl.Int64,
         "partner_areas": pl.String,
+        "reason_code": pl.String,  # commissioning.optimise.bid_reasons.BID_REASON_CODES
+        "reason": pl.String,
+    }
+)
+
+# One row per coverage row: the cell's reason code (commissioning.optimise.reasons.ReasonCode),
+# what it is short (units, and granules short × granule cost in pence) and the sentence.
+EXPLANATIONS_SCHEMA = pl.Schema(
+    {
+        "year": pl.String,
+        "area_code": pl.String,
+        "area_name": pl.String,
+        "service": pl.String,
+        "reason_code": pl.String,
+        "coverage_ratio": pl.Float64,
+        "shortfall_units": pl.Float64,
+        "shortfall_pence": pl.Int64,
+        "reason": pl.String,
     }
 )
 
@@ -110,8 +135,14 @@ TABLE_SCHEMAS: dict[str, pl.Schema] = {
     "commitments": COMMITMENTS_SCHEMA,
     "grants": GRANTS_SCHEMA,
     "bids": BIDS_SCHEMA,
+    "explanations": EXPLANATIONS_SCHEMA,
+    "cost_to_benchmark": COST_TO_BENCHMARK_SCHEMA,
+    "marginal": MARGINAL_SCHEMA,
+    "binding": BINDING_SCHEMA,
 }
-OPTIONAL_TABLES = frozenset({"grants", "bids"})
+OPTIONAL_TABLES = frozenset(
+    {"grants", "bids", "explanations", "cost_to_benchmark", "marginal", "binding"}
+)
 
 # Rows are always written in this order so reruns are byte-identical.
 SORT_KEYS: dict[str, list[str]] = {
@@ -123,6 +154,8 @@ SORT_KEYS: dict[str, list[str]] = {
     "commitments": ["year", "commitment"],
     "grants": ["year", "pot", "area_code"],
     "bids": ["bid", "year"],
+    "explanations": ["year", "area_code", "service"],
+    **EXPLAIN_SORT_KEYS,
 }
 
 

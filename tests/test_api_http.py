@@ -16,6 +16,7 @@ from litestar.testing import TestClient
 from python_calamine import CalamineWorkbook
 from test_api_support import (
     CAMDEN,
+    ISLINGTON,
     XLSX,
     World,
     api_world,
@@ -162,6 +163,7 @@ def test_request_bodies_have_a_size_limit(world: World) -> None:
         ("/api/v1/runs/{published}/results/nonesuch", "table"),
         ("/api/v1/runs/{published}/results/coverage?format=xml", "format"),
         ("/api/v1/runs/{published}/workbooks/boroughs/camden", "area_code"),
+        ("/api/v1/runs/{published}/boroughs/camden/explanation", "area_code"),
     ],
 )
 def test_bad_parameters_are_400_naming_the_parameter(world: World, path: str, field: str) -> None:
@@ -177,6 +179,7 @@ def test_bad_parameters_are_400_naming_the_parameter(world: World, path: str, fi
         "/api/v1/scenarios/" + "0" * 32,
         "/api/v1/runs/{published}/compare/" + "0" * 32,
         "/api/v1/runs/{published}/workbooks/boroughs/E09000001",  # City of London: not in run
+        "/api/v1/runs/{published}/boroughs/E09000001/explanation",
     ],
 )
 def test_unknown_ids_are_404(world: World, path: str) -> None:
@@ -191,6 +194,51 @@ def test_starting_a_run_of_an_unknown_scenario_is_404(world: World) -> None:
     )
     assert response.status_code == 404
     assert response.json()["errors"][0]["field"] == "scenario_id"
+
+
+# -- explanations ---------------------------------------------------------------------------
+
+
+def test_a_borough_explanation_has_its_paragraphs_and_every_reason(world: World) -> None:
+    """The run with less MOPAC money leaves cells below benchmark: the endpoint gives the
+    borough's paragraph for each year and the same reasons as its explanations table rows."""
+    camden = world.keys.header("camden")
+    table = world.client.get(
+        f"/api/v1/runs/{world.other}/results/explanations", headers=commissioner(world)
+    ).json()
+    below = [r for r in table["rows"] if r["shortfall_units"] > 1e-9]
+    assert below, "the smaller budget should leave some cells short"
+    codes = {r["area_code"] for r in below}
+    for area in [*sorted(codes)[:2], CAMDEN]:
+        headers = camden if area == CAMDEN else commissioner(world)
+        response = world.client.get(
+            f"/api/v1/runs/{world.other}/boroughs/{area}/explanation", headers=headers
+        )
+        assert response.status_code == 200, response.text
+        body = response.json()
+        assert body["run_id"] == world.other and body["area_code"] == area
+        assert list(body["paragraphs"]) == ["2019/20", "2020/21", "2021/22"]
+        for year, paragraph in body["paragraphs"].items():
+            assert paragraph.startswith(f"{body['area_name']}, {year}. Coverage against benchmark:")
+        expected = sorted(
+            (r["year"], r["service"], r["reason_code"], r["reason"])
+            for r in below
+            if r["area_code"] == area
+        )
+        got = [
+            (c["year"], c["service"], c["reason_code"], c["reason"])
+            for c in body["below_benchmark"]
+        ]
+        assert got == expected
+        for cell in body["below_benchmark"]:
+            assert cell["shortfall_pence"] > 0
+            assert f"{body['area_name']}: " in cell["reason"]
+    # a borough lead sees its own explanation only
+    islington = world.client.get(
+        f"/api/v1/runs/{world.other}/boroughs/{ISLINGTON}/explanation", headers=camden
+    )
+    assert islington.status_code == 403
+    assert islington.json()["errors"][0]["field"] == "area_code"
 
 
 # -- runs -----------------------------------------------------------------------------------
@@ -386,7 +434,7 @@ def test_openapi_documents_every_operation_and_error(spec: dict[str, Any]) -> No
         for method, op in item.items()
         if method in ("get", "post")
     ]
-    assert len(operations) == 16
+    assert len(operations) == 17
     for path, method, op in operations:
         assert path.startswith("/api/v1/")
         assert op["security"] == [{"ApiKey": []}], (path, method)

@@ -132,6 +132,24 @@ CASES = [
         LONDON_READERS,
     ),
     Case(
+        "own borough explanation",
+        "GET",
+        lambda w: f"/api/v1/runs/{w.published}/boroughs/{CAMDEN}/explanation",
+        ALL_OK,
+    ),
+    Case(
+        "another borough's explanation",
+        "GET",
+        lambda w: f"/api/v1/runs/{w.published}/boroughs/{ISLINGTON}/explanation",
+        LONDON_READERS,
+    ),
+    Case(
+        "own borough explanation of a draft",
+        "GET",
+        lambda w: f"/api/v1/runs/{w.draft}/boroughs/{CAMDEN}/explanation",
+        COMMISSIONER_ONLY,
+    ),
+    Case(
         "own borough workbook of a draft",
         "GET",
         lambda w: f"/api/v1/runs/{w.draft}/workbooks/boroughs/{CAMDEN}",
@@ -203,8 +221,9 @@ def test_borough_lead_sees_only_its_own_rows(world: World) -> None:
     assert set(results["hidden_tables"]) >= {"pots"}
     assert "pots" not in results["tables"]
     for name, rows in results["tables"].items():
-        # London's fixed commitments are pan-London contracts: no area, so no Camden rows.
-        assert rows or name == "commitments", f"{name} has no Camden rows"
+        # London's fixed commitments are pan-London contracts: no area, so no Camden rows; no
+        # rule of the London scenario names Camden, so no binding row does either.
+        assert rows or name in ("commitments", "binding"), f"{name} has no Camden rows"
         assert {row["area_code"] for row in rows} <= {CAMDEN}, name
 
     csv_text = world.client.get(
@@ -234,3 +253,21 @@ def test_unknown_paths_answer_json(world: World) -> None:
     response = world.client.get("/api/v1/nothing-here", headers=world.keys.header("finance"))
     assert response.status_code == 404
     assert response.json()["status_code"] == 404
+
+
+def test_explanation_tables_are_served_and_scoped(world: World) -> None:
+    """cost_to_benchmark, marginal and binding from a real worker run: a borough lead gets its
+    own cost rows and no London-wide marginal table."""
+    commissioner, camden = world.keys.header("commissioner"), world.keys.header("camden")
+    base = f"/api/v1/runs/{world.other}/results"
+    marginal = world.client.get(f"{base}/marginal", headers=commissioner)
+    assert marginal.status_code == 200
+    rows = marginal.json()["rows"]
+    assert {r["pot"] for r in rows} >= {"mopac_direct", "victims_fund"}
+    assert world.client.get(f"{base}/marginal", headers=camden).status_code == 403
+    cost = world.client.get(f"{base}/cost_to_benchmark", headers=camden).json()["rows"]
+    assert cost and {r["area_code"] for r in cost} == {CAMDEN}
+    csv_text = world.client.get(
+        f"{base}/binding", headers={**commissioner, "Accept": "text/csv"}
+    ).text
+    assert csv_text.splitlines()[0].startswith("year,family,constraint,description")

@@ -117,9 +117,8 @@ def test_bids_with_too_few_partner_areas_are_not_eligible() -> None:
     s = scenario([bid("a", 10, 10, [1]), bid("b", 10, 1, [2, 3])], min_partner_areas=2)
     result = select_round(s, s.bid_rounds[0])
     assert result.selected == ["b"]
-    assert result.not_selected["a"] == (
-        "ineligible: 1 partner areas, fewer than the round's minimum of 2"
-    )
+    assert result.reasons["a"].code == "too_few_partner_areas"
+    assert result.not_selected["a"] == "1 partner areas, fewer than the round's minimum of 2"
 
 
 def test_every_area_covered_when_the_round_requires_it() -> None:
@@ -167,7 +166,10 @@ def test_a_multi_year_bid_commits_every_years_money() -> None:
     s = scenario(bids, budget=[100, 50])
     result = select_round(s, s.bid_rounds[0])
     assert result.selected == ["b"]
-    assert result.not_selected["a"] == "costs £0.60 in 2020/21, more than the budget of £0.50"
+    assert result.reasons["a"].code == "over_remaining_budget"
+    assert result.not_selected["a"] == (
+        "costs £0.60 in 2020/21, more than the round's whole budget of £0.50"
+    )
     assert result.cost_by_year == {"2019/20": 40, "2020/21": 40}
 
 
@@ -204,13 +206,17 @@ def test_outputs_table_provision_and_commitments() -> None:
     out = select_bids(s)
     assert out.table.schema == BIDS_SCHEMA
     assert out.table.equals(conform("bids", out.table))
-    assert out.table.rows() == [
+    assert out.table.drop("reason_code", "reason").rows() == [
         ("a", "Provider a", True, 10.0, "2019/20", 60, "E09000001;E09000002"),
         ("a", "Provider a", True, 10.0, "2020/21", 60, "E09000001;E09000002"),
         ("b", "Provider b", True, 5.0, "2019/20", 30, "E09000002"),
         ("b", "Provider b", True, 5.0, "2020/21", 30, "E09000002"),
         ("c", "Provider c", False, 1.0, "2019/20", 90, "E09000003"),
         ("c", "Provider c", False, 1.0, "2020/21", 90, "E09000003"),
+    ]
+    assert out.table["reason_code"].to_list() == [
+        *["selected"] * 4,
+        *["lower_score_per_pound"] * 2,
     ]
     assert sorted(out.provision) == YEARS[:2]
     first = [(p.area, p.service, p.units, p.source) for p in out.provision["2019/20"]]
@@ -442,7 +448,7 @@ def test_london_round_picks_two_providers_covering_22_boroughs_for_about_4_6m(
     assert len({a for b in chosen for a in b.partner_areas}) == 22
     total = out.table.filter(pl.col("selected"))["cost_pence"].sum()
     assert total == 459_999_999  # £4.6m over three years, to the penny
-    assert result.not_selected["kingston_richmond"].startswith("ineligible: 2 partner areas")
+    assert result.not_selected["kingston_richmond"].startswith("2 partner areas")
     idva = [p for p in out.provision["2021/22"] if p.service == "idva"]
     assert len(idva) == 22 and {p.units for p in idva} == {Decimal("1.5")}
     assert all(p.is_assumption for p in idva)

@@ -195,15 +195,16 @@ def test_coverage_compares_with_the_london_average(
     assert len(rows) == mine.height
     for got, want in zip(rows, mine.iter_rows(named=True), strict=True):
         assert (got[0], got[1]) == (want["year"], want["service"])
-        assert got[7] == pytest.approx(want["coverage_ratio"])
-        assert got[8] == pytest.approx(london[(want["year"], want["service"])])
-        assert got[9] == pytest.approx(
+        assert (got[4], got[5]) == pytest.approx((want["existing_units"], want["bid_units"]))
+        assert got[8] == pytest.approx(want["coverage_ratio"])
+        assert got[9] == pytest.approx(london[(want["year"], want["service"])])
+        assert got[10] == pytest.approx(
             want["coverage_ratio"] - london[(want["year"], want["service"])]
         )
-        assert pence(got[11]) == want["funded_cost_pence"]
+        assert pence(got[12]) == want["funded_cost_pence"]
     ws = book["Coverage"]
     highlighted = {str(cf.sqref) for cf in ws.conditional_formatting}
-    assert f"H{FIRST_ROW}:H{HEADER_ROW + mine.height}" in highlighted
+    assert f"I{FIRST_ROW}:I{HEADER_ROW + mine.height}" in highlighted
 
 
 def test_grant_sheet_is_camdens_grant(run_dir: Path, calamine: CalamineWorkbook) -> None:
@@ -223,7 +224,7 @@ def test_formatting_a_lead_can_print(book: Workbook) -> None:
         book["Funding"][f"I{r}"].number_format
         for r in range(FIRST_ROW, book["Funding"].max_row + 1)
     } == {POUNDS}
-    assert book["Coverage"][f"H{FIRST_ROW}"].number_format == "0.0%"
+    assert book["Coverage"][f"I{FIRST_ROW}"].number_format == "0.0%"
 
 
 @pytest.mark.parametrize("code", ["E09000001", "E09999999", "camden"])

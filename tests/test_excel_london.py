@@ -39,6 +39,8 @@ LONDON_SHEETS = [
     "Commitments",
     "Grants",
     "Bids",
+    "Cost to benchmark",  # the marginal value sheet needs runs.with_marginal_value
+    "Binding rules",
     "Need",
     "Methodology",
 ]
@@ -287,20 +289,21 @@ def test_coverage_rows_match_and_below_benchmark_is_highlighted(
     for got, want in zip(rows, coverage.iter_rows(named=True), strict=True):
         assert (got[0], got[1], got[3]) == (want["year"], want["area_code"], want["service"])
         assert got[5] == pytest.approx(want["target_units"])
-        assert got[10] == pytest.approx(want["shortfall_units"])
+        assert (got[6], got[7]) == pytest.approx((want["existing_units"], want["bid_units"]))
+        assert got[11] == pytest.approx(want["shortfall_units"])
         if want["coverage_ratio"] is None:
-            assert got[9] == ""
+            assert got[10] == ""
         else:
-            assert got[9] == pytest.approx(want["coverage_ratio"])
-        assert pence(got[11]) == want["funded_cost_pence"]
+            assert got[10] == pytest.approx(want["coverage_ratio"])
+        assert pence(got[12]) == want["funded_cost_pence"]
 
     ws = book["Coverage"]
     rules = {(str(cf.sqref), rule.type) for cf in ws.conditional_formatting for rule in cf.rules}
-    assert rules == {(f"J{FIRST_ROW}:J{last}", "cellIs"), (f"J{FIRST_ROW}:J{last}", "dataBar")}
+    assert rules == {(f"K{FIRST_ROW}:K{last}", "cellIs"), (f"K{FIRST_ROW}:K{last}", "dataBar")}
     below = next(r for cf in ws.conditional_formatting for r in cf.rules if r.type == "cellIs")
     assert (below.operator, below.formula) == ("lessThan", ["1"])
     assert below.dxf is not None and below.dxf.fill is not None
-    assert ws[f"J{FIRST_ROW}"].number_format == "0.0%"
+    assert ws[f"K{FIRST_ROW}"].number_format == "0.0%"
 
 
 def test_coverage_by_borough_grid_and_one_bar_chart_per_year(
@@ -359,7 +362,7 @@ def test_money_columns_use_the_pound_format(book: Workbook) -> None:
 
     for sheet, columns in {
         "Allocations": "I",
-        "Coverage": "L",
+        "Coverage": "M",
         "Pots": "EFGH",
         "Commitments": "H",
         "Grants": "GHIJK",

@@ -68,17 +68,23 @@ def test_every_cell_below_benchmark_says_why(london_variant: tuple[str, RunResul
     name, run = london_variant
     assert run.summary["status"] == "optimal"
     coverage = run.table("coverage").to_dicts()
+    why = {
+        (r["year"], r["area_code"], r["service"]): r
+        for r in run.table("explanations").iter_rows(named=True)
+    }
+    assert len(why) == len(coverage)
     below = [r for r in coverage if r["target_units"] > 0 and r["shortfall_units"] > 1e-9]
-    for row in below:
-        assert row["explanation"].startswith(("money:", "held by")), row
     for row in coverage:
+        reason = why[(row["year"], row["area_code"], row["service"])]
+        assert reason["reason"] == row["explanation"], row
         if row["target_units"] > 0 and row["shortfall_units"] <= 1e-9:
-            assert row["explanation"] == "at or above benchmark", row
-    reasons = {r["explanation"].split(" ")[0] for r in below}
+            assert reason["reason_code"] == "at_or_above_benchmark", row
+    codes = {why[(r["year"], r["area_code"], r["service"])]["reason_code"] for r in below}
     if name == "less money":
-        assert reasons == {"money:"}
+        assert codes == {"money"}
     if name == "less money and a cap":
-        assert reasons == {"money:", "held"}
+        # a cap above benchmark holds a cell below it only when a whole granule will not fit
+        assert codes == {"money", "benchmark_cap"}
 
 
 def test_money_explanations_are_true(london_variant: tuple[str, RunResult]) -> None:
@@ -88,8 +94,8 @@ def test_money_explanations_are_true(london_variant: tuple[str, RunResult]) -> N
         (r["pot"], r["year"]): r["unspent_pence"] for r in run.table("pots").iter_rows(named=True)
     }
     scenario = run.scenario
-    for row in run.table("coverage").iter_rows(named=True):
-        if not row["explanation"].startswith("money:"):
+    for row in run.table("explanations").iter_rows(named=True):
+        if row["reason_code"] != "money":
             continue
         service = scenario.service(row["service"])
         pots = [p.id for p in scenario.pots if p.may_fund(row["service"], row["area_code"])]

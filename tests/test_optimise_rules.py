@@ -98,6 +98,14 @@ def _funded(run: RunResult) -> dict[tuple[str, str, str], dict[str, Any]]:
     }
 
 
+def _reasons(run: RunResult) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """Explanation rows by (year, area, service)."""
+    return {
+        (r["year"], r["area_code"], r["service"]): r
+        for r in run.table("explanations").iter_rows(named=True)
+    }
+
+
 def _area_totals(run: RunResult) -> dict[tuple[str, str], int]:
     totals: dict[tuple[str, str], int] = defaultdict(int)
     for r in run.table("coverage").iter_rows(named=True):
@@ -225,7 +233,10 @@ def test_a_cap_of_one_benchmark_holds_a_part_granule_target_below_it() -> None:
     check_all(scenario, run)
     cell = _funded(run)[("2019/20", C, "marac")]
     assert cell["funded_units"] == 0
-    assert cell["explanation"] == "held by the cap at 1 × benchmark"
+    why = _reasons(run)[("2019/20", C, "marac")]
+    assert why["reason_code"] == "benchmark_cap"
+    assert why["reason"] == cell["explanation"]
+    assert "over the cap at 1 × benchmark (0.25 FTE)" in why["reason"]
 
 
 # --- area limits -----------------------------------------------------------------------------
@@ -244,16 +255,19 @@ def test_area_limits_hold_per_service_and_per_area_total() -> None:
     check_all(scenario, run)
     cells = _funded(run)
     assert cells[("2019/20", A, "idva")]["funded_units"] == 2.5
-    assert (
-        cells[("2019/20", A, "idva")]["explanation"] == "held by the area limit: at most 2.5 units"
-    )
+    why = _reasons(run)
+    assert why[("2019/20", A, "idva")]["reason_code"] == "area_limit"
+    assert "area limit of at most 2.5 FTE" in cells[("2019/20", A, "idva")]["explanation"]
     assert cells[("2019/20", B, "idva")]["funded_units"] >= 3
     assert cells[("2019/20", A, "marac")]["funded_units"] >= 1.5
     totals = _area_totals(run)
     assert totals[(C, "2019/20")] <= 3_000_000
     assert totals[(B, "2019/20")] >= 20_000_000
     below = [r for r in cells.values() if r["area_code"] == C and r["shortfall_units"] > 0]
-    assert below and all(r["explanation"].startswith("held by the area cap") for r in below)
+    assert below
+    for r in below:
+        assert why[(r["year"], C, r["service"])]["reason_code"] == "area_cap"
+        assert "would break the area cap of £30,000 a year" in r["explanation"]
 
 
 def test_a_floor_on_a_service_no_pot_may_fund_is_reported_not_ignored() -> None:
@@ -311,7 +325,8 @@ def test_pace_of_change_holds_a_small_area_below_benchmark_and_says_so() -> None
     for year in YEARS3:
         cell = cells[(year, C, "idva")]
         assert cell["funded_units"] == 1
-        assert cell["explanation"] == "held by the pace-of-change limit of 10% a year"
+        assert _reasons(run)[(year, C, "idva")]["reason_code"] == "pace_of_change"
+        assert "the pace-of-change limit of 10% a year" in cell["explanation"]
 
 
 # --- multi-year awards -----------------------------------------------------------------------
@@ -335,10 +350,10 @@ def test_three_year_awards_never_let_units_fall() -> None:
         r for r in _funded(run).values() if r["year"] == "2019/20" and r["shortfall_units"] > 0
     ]
     assert first_year_short
-    assert all(
-        r["explanation"] == "held by 3-year awards (units must stay funded across years)"
-        for r in first_year_short
-    )
+    why = _reasons(run)
+    for r in first_year_short:
+        assert why[(r["year"], r["area_code"], r["service"])]["reason_code"] == "multi_year_award"
+        assert "held by 3-year awards" in r["explanation"]
 
     # one-year awards let the units fall with the money
     data["policy"]["award_years"] = 1

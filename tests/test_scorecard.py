@@ -72,9 +72,15 @@ def small_scenario() -> Scenario:
 
 
 def coverage_row(
-    area: str, service: str, target: float, existing: float, funded: float, why: str
+    area: str,
+    service: str,
+    target: float,
+    existing: float,
+    funded: float,
+    why: str,
+    bids: float = 0.0,
 ) -> dict[str, Any]:
-    total = existing + funded
+    total = existing + bids + funded
     return {
         "year": YEAR,
         "area_code": area,
@@ -82,6 +88,7 @@ def coverage_row(
         "service": service,
         "target_units": target,
         "existing_units": existing,
+        "bid_units": bids,
         "funded_units": funded,
         "total_units": total,
         "coverage_ratio": total / target if target else None,
@@ -94,7 +101,7 @@ def coverage_row(
 def hand_built_run(why_below: str = "money: test", **summary: Any) -> RunResult:
     """A: IDVA 3 of 4 and refuge 0 of 1.5 (unfundable); B: IDVA 2 of 2.3; C: IDVA 3 of 2."""
     coverage = [
-        coverage_row(A, "idva", 4.0, 1.0, 2.0, why_below),
+        coverage_row(A, "idva", 4.0, 0.5, 2.0, why_below, bids=0.5),
         coverage_row(A, "refuge", 1.5, 0.0, 0.0, "no pot may fund refuge in this area"),
         coverage_row(B, "idva", 2.3, 0.0, 2.0, why_below),
         coverage_row(B, "refuge", 0.0, 0.0, 0.0, "not benchmarked"),
@@ -166,6 +173,7 @@ def test_hand_built_run_scores_as_worked_out_by_hand() -> None:
     assert (idva.units_short, idva.granules_short, idva.short_pence) == (1.3, 3, 3 * IDVA_GRANULE)
     assert idva.units_short_at_granularity == 1.5
     assert (idva.units_funded, idva.allocated_pence) == (7.0, 28_000_000)
+    assert idva.units_from_bids == 0.5  # A's bid units: counted in coverage, not as funded
     # Refuge: 1.5 bed-spaces short in whole bed-spaces is 2, at £30,000 each.
     assert (refuge.units_short, refuge.granules_short, refuge.short_pence) == (1.5, 2, 6_000_000)
     assert card.short_pence == 12_000_000

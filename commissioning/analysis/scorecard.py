@@ -15,7 +15,9 @@ its target_units > 0.
 - £ short = granules short × granule cost (so units short at granularity × unit cost = £ short)
 - Gini = Σᵢ Σⱼ |xᵢ − xⱼ| ÷ (2 n² mean) over benchmarked cells' coverage x; 0 if mean is 0
 - highest ÷ lowest = max coverage ÷ min coverage; None when the lowest is 0
-- units funded = Σ funded_units; money allocated = Σ allocations.cost_pence (per service × year)
+- units funded = Σ funded_units; units from bids = Σ bid_units (selected co-commissioning
+  bids' units, which count toward coverage but are not bought by the top-ups)
+- money allocated = Σ allocations.cost_pence (per service × year)
 - money unspent = Σ pots.unspent_pence (per pot × year)
 - unspent usable = money unspent in a pot-year that could buy one more granule of a
   below-benchmark cell that pot may fund and no named rule holds (the optimiser's
@@ -86,6 +88,7 @@ class ServiceYearScore(_Model):
     benchmarked_cells: int
     cells_below: int
     units_funded: float
+    units_from_bids: float = Field(description="Σ bid_units: units of selected bids.")
     allocated_pence: int
     units_short: float = Field(description="Σ max(0, target − total), to 6 decimal places.")
     granules_short: int = Field(description="Σ per cell ⌈units short ÷ granularity⌉.")
@@ -304,8 +307,10 @@ def _service_scores(
     run: RunResult, coverage_rows: list[dict[str, Any]], cells: list[_Cell], years: list[str]
 ) -> list[ServiceScore]:
     funded: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
+    from_bids: dict[tuple[str, str], Fraction] = defaultdict(Fraction)
     for r in coverage_rows:
         funded[(r["service"], r["year"])] += _exact(r["funded_units"])
+        from_bids[(r["service"], r["year"])] += _exact(r["bid_units"])
     allocated: dict[tuple[str, str], int] = defaultdict(int)
     for r in run.table("allocations").iter_rows(named=True):
         allocated[(r["service"], r["year"])] += r["cost_pence"]
@@ -323,6 +328,7 @@ def _service_scores(
                 year,
                 [c for c in by_service[service.id] if c.year == year],
                 funded[(service.id, year)],
+                from_bids[(service.id, year)],
                 allocated[(service.id, year)],
                 granularity,
                 service.granule_cost_pence,
@@ -333,6 +339,7 @@ def _service_scores(
             "all",
             by_service[service.id],
             sum((funded[(service.id, y)] for y in years), Fraction(0)),
+            sum((from_bids[(service.id, y)] for y in years), Fraction(0)),
             sum(allocated[(service.id, y)] for y in years),
             granularity,
             service.granule_cost_pence,
@@ -358,6 +365,7 @@ def _service_year(
     year: str,
     cells: list[_Cell],
     funded: Fraction,
+    from_bids: Fraction,
     allocated: int,
     granularity: Fraction,
     granule_cost: int,
@@ -368,6 +376,7 @@ def _service_year(
         benchmarked_cells=len(cells),
         cells_below=sum(c.below for c in cells),
         units_funded=_dp(funded),
+        units_from_bids=_dp(from_bids),
         allocated_pence=allocated,
         units_short=_dp(sum((c.short for c in cells), Fraction(0))),
         granules_short=granules,

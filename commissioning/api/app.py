@@ -18,6 +18,7 @@ from commissioning import __version__
 from commissioning.api.auth import authorise, provide_principal
 from commissioning.api.body import JsonRequest
 from commissioning.api.controllers import (
+    ExplanationController,
     ExportController,
     ReferenceController,
     RunController,
@@ -88,7 +89,13 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
 
     api = Router(
         API_PREFIX,
-        route_handlers=[ReferenceController, ScenarioController, RunController, ExportController],
+        route_handlers=[
+            ReferenceController,
+            ScenarioController,
+            RunController,
+            ExportController,
+            ExplanationController,
+        ],
         guards=[authorise],
         dependencies={
             "store": _state("store"),

@@ -192,6 +192,31 @@ class RunScorecard(Out):
     scorecard: Scorecard
 
 
+class CellExplanationOut(Out):
+    year: str
+    service: str
+    reason_code: str | None = Field(
+        description="The reason's code (commissioning.optimise.reasons.ReasonCode); null for a "
+        "run written before codes existed."
+    )
+    coverage_ratio: float | None
+    shortfall_units: float
+    shortfall_pence: int | None = Field(
+        description="Granules short × granule cost: what reaching benchmark costs, in pence."
+    )
+    reason: str
+
+
+class BoroughExplanationOut(Out):
+    """One borough's paragraph per year, and the reason for each of its cells below benchmark."""
+
+    run_id: str
+    area_code: str
+    area_name: str
+    paragraphs: dict[str, str] = Field(description="Financial year to the borough's paragraph.")
+    below_benchmark: list[CellExplanationOut]
+
+
 class CompareRow(Out):
     year: str
     area_code: str

@@ -13,6 +13,7 @@ from pathlib import Path
 import polars as pl
 from openpyxl.worksheet.worksheet import Worksheet
 
+from commissioning.analysis.borough_paragraph import borough_paragraph
 from commissioning.excel import styles
 from commissioning.excel.as_written import as_written
 from commissioning.excel.coverage import COVERAGE_NOTE
@@ -121,6 +122,12 @@ def _write_summary(ws: Worksheet, run: RunResult, area: Area) -> None:
             ("Command unit", area.group or "", None),
         ]
     )
+    writer.skip()
+    writer.subtitle(f"{area.name} in brief")
+    writer.key_values(
+        [(year, borough_paragraph(run, area.code, year), None) for year in financial_years(run)]
+    )
+    writer.skip()
     writer.key_values(run_details(run))
 
     writer.skip()
@@ -308,6 +315,7 @@ def _write_coverage(ws: Worksheet, run: RunResult, area: Area) -> None:
                 services.get(r["service"], r["service"]),
                 r["target_units"],
                 r["existing_units"],
+                r["bid_units"],
                 r["funded_units"],
                 r["total_units"],
                 ratio,
@@ -324,6 +332,7 @@ def _write_coverage(ws: Worksheet, run: RunResult, area: Area) -> None:
         Column("Service name", width=30),
         Column("Target units", styles.UNITS),
         Column("Existing units", styles.UNITS),
+        Column("Bid units", styles.UNITS),
         Column("Funded units", styles.UNITS),
         Column("Total units", styles.UNITS),
         Column("Coverage", styles.PERCENT),

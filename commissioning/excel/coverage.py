@@ -16,7 +16,8 @@ from commissioning.excel.tables import only_area
 from commissioning.results import RunResult
 
 COVERAGE_NOTE = (
-    "Coverage = (existing + funded units) ÷ benchmark target. Red cells are below benchmark; "
+    "Coverage = (existing + bid + funded units) ÷ benchmark target; bid units are those of "
+    "selected co-commissioning bids. Red cells are below benchmark; "
     "the bars are full at 100%."
 )
 
@@ -33,6 +34,7 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
             services.get(r["service"], r["service"]),
             r["target_units"],
             r["existing_units"],
+            r["bid_units"],
             r["funded_units"],
             r["total_units"],
             r["coverage_ratio"],
@@ -50,6 +52,7 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
         Column("Service name", width=30),
         Column("Target units", styles.UNITS),
         Column("Existing units", styles.UNITS),
+        Column("Bid units", styles.UNITS),
         Column("Funded units", styles.UNITS),
         Column("Total units", styles.UNITS),
         Column("Coverage", styles.PERCENT),
@@ -67,6 +70,7 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
         totals=[
             "Target units",
             "Existing units",
+            "Bid units",
             "Funded units",
             "Total units",
             "Shortfall units",

@@ -78,6 +78,14 @@ def bids_for_area(run: RunResult, area_code: str | None) -> list[dict[str, Any]]
     return [r for r in rows if area_code in partner_codes(r["partner_areas"])]
 
 
+def _money_left_note(run: RunResult) -> str:
+    """The round money bids left and why it stayed unspent (London-wide, so London only)."""
+    years = [y for r in run.summary.get("bids", {}).get("rounds", []) for y in r["years"]]
+    return "".join(
+        f" {y['reason']}. Then {y['unspent_reason']}." for y in years if y["left_pence"] > 0
+    )
+
+
 def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
     """All bids (London), or only those the area is a partner in, without naming the others."""
     areas = area_names(run)
@@ -96,6 +104,8 @@ def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> D
                 r["year"],
                 pounds(r["cost_pence"]),
                 partners,
+                r["reason_code"],
+                r["reason"],
             ]
         )
     columns = [
@@ -108,6 +118,8 @@ def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> D
         Column("Partner boroughs", styles.WHOLE, width=14)
         if area_code
         else Column("Partner boroughs", width=60, wrap=True),
+        Column("Reason code", width=24),
+        Column("Reason", width=60, wrap=True),
     ]
 
     def selected(row: Sequence[Value]) -> bool:
@@ -117,7 +129,8 @@ def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> D
         ws,
         "Co-commissioning bids",
         "Multi-borough bids considered in the round, one row per bid and year; cost is the whole "
-        "bid's, shared by its partner boroughs.",
+        "bid's, shared by its partner boroughs. Reason: why the bid was selected or not."
+        + ("" if area_code else _money_left_note(run)),
         columns,
         rows,
         "tblBids",

@@ -6,6 +6,11 @@ from pathlib import Path
 
 from commissioning.excel.as_written import as_written
 from commissioning.excel.coverage import write_coverage, write_coverage_by_borough
+from commissioning.excel.explain_sheets import (
+    write_binding,
+    write_cost_to_benchmark,
+    write_marginal,
+)
 from commissioning.excel.files import add_sheet, new_workbook, save_workbook
 from commissioning.excel.grants_bids import write_bids, write_grants
 from commissioning.excel.methodology import write_methodology
@@ -30,6 +35,12 @@ def write_london_workbook(run: RunResult, path: str | Path) -> Path:
         write_grants(add_sheet(wb, "Grants"), run)
     if "bids" in run.tables:
         write_bids(add_sheet(wb, "Bids"), run)
+    if "cost_to_benchmark" in run.tables:
+        write_cost_to_benchmark(add_sheet(wb, "Cost to benchmark"), run)
+    if "marginal" in run.tables:
+        write_marginal(add_sheet(wb, "Marginal value"), run)
+    if "binding" in run.tables:
+        write_binding(add_sheet(wb, "Binding rules"), run)
     write_need(add_sheet(wb, "Need"), run)
     write_methodology(add_sheet(wb, "Methodology"), run)
     return save_workbook(wb, path, stamp)

@@ -186,8 +186,9 @@ def _scorecard(writer: SheetWriter, run: RunResult) -> None:
     writer.skip()
     writer.subtitle(SCORECARD_TITLE)
     writer.note(
-        "A cell is a borough × benchmarked service × year; coverage = min(1, (existing + funded) "
-        "÷ benchmark target). £ short = units short rounded up to whole purchasable amounts × "
+        "A cell is a borough × benchmarked service × year; coverage = min(1, (existing + bid + "
+        "funded units) ÷ benchmark target). £ short = units short rounded up to whole "
+        "purchasable amounts × "
         "their cost."
     )
     writer.key_values(
@@ -227,6 +228,7 @@ def _scorecard(writer: SheetWriter, run: RunResult) -> None:
         [
             Column("Service"),
             Column("Units funded", styles.UNITS),
+            Column("Units from bids", styles.UNITS),
             Column("Units short", styles.UNITS),
             Column("Granularity"),
             Column("Amounts short (rounded up)", styles.WHOLE),
@@ -237,6 +239,7 @@ def _scorecard(writer: SheetWriter, run: RunResult) -> None:
             [
                 s.service,
                 s.units_funded,
+                s.units_from_bids,
                 s.units_short,
                 s.granularity,
                 s.granules_short,
@@ -245,7 +248,7 @@ def _scorecard(writer: SheetWriter, run: RunResult) -> None:
             ]
             for s in card.services
         ],
-        total_row=["Total", None, None, None, None, None, pounds(card.short_pence)],
+        total_row=["Total", None, None, None, None, None, None, pounds(card.short_pence)],
     )
     writer.skip()
     writer.subtitle("Scorecard: below benchmark by year")

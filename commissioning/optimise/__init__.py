@@ -16,8 +16,12 @@ from commissioning.fairness_rules import DEFINITIONS
 from commissioning.models import Scenario
 from commissioning.need import benchmark_targets, need_index
 from commissioning.optimise import affordability
+from commissioning.optimise.benchmark_cost import cost_to_benchmark_table
+from commissioning.optimise.bid_reasons import bids_summary
+from commissioning.optimise.binding import binding_table
 from commissioning.optimise.data import AllocationData, build_data
 from commissioning.optimise.funding_rounds import PreparedRound, prepare
+from commissioning.optimise.reasons import explain_cells
 from commissioning.optimise.solver import retry_log, run_deadline
 from commissioning.optimise.split import split_by_pot
 from commissioning.optimise.stages import Solution, solve_stages
@@ -25,6 +29,7 @@ from commissioning.optimise.tables import (
     allocations_table,
     commitments_table,
     coverage_table,
+    explanations_table,
     pots_table,
 )
 from commissioning.results import Allocation, RunResult, conform
@@ -87,13 +92,20 @@ def _result(
 ) -> RunResult:
     payments = split_by_pot(data, solution.granules)
     pots = pots_table(data, payments)
+    unspent = {(r["pot"], r["year"]): r["unspent_pence"] for r in pots.iter_rows(named=True)}
+    reasons = explain_cells(data, solution.granules, payments, unspent, solution.cells or None)
     tables = {
         "targets": conform("targets", benchmark_targets(scenario)),
         "need": conform("need", need_index(scenario)),
         "allocations": allocations_table(data, payments),
-        "coverage": coverage_table(data, solution.granules, pots),
+        "coverage": coverage_table(data, solution.granules, reasons),
         "pots": pots,
         "commitments": commitments_table(data),
+        "explanations": explanations_table(reasons),
+        "cost_to_benchmark": conform(
+            "cost_to_benchmark", cost_to_benchmark_table(data, solution.granules)
+        ),
+        "binding": conform("binding", binding_table(data, solution.granules, payments)),
     }
     if prepared.grants is not None:
         tables["grants"] = conform("grants", prepared.grants)
@@ -102,7 +114,6 @@ def _result(
     opts = scenario.policy.solver
     exact = solution.fairness_level
     level = None if exact is None else round(float(exact), 6)
-    unspent = {(r["pot"], r["year"]): r["unspent_pence"] for r in pots.iter_rows(named=True)}
     summary = {
         "scenario": scenario.name,
         "scenario_hash": scenario.content_hash(),
@@ -146,6 +157,14 @@ def _result(
             "polars": pl.__version__,
         },
     }
+    if prepared.bid_rounds:
+        summary["bids"] = bids_summary(
+            scenario,
+            prepared.bid_rounds,
+            pots.iter_rows(named=True),
+            tables["coverage"].iter_rows(named=True),
+            summary["affordability"],
+        )
     timing = {
         "wall_time_seconds": round(time.perf_counter() - started, 4),
         "stage_seconds": {s.name: round(s.seconds, 4) for s in solution.stages},

@@ -27,13 +27,24 @@ class Held:
     rule: str
 
 
-def holding_rule(data: AllocationData, slot: Slot, area_total: int | None = None) -> str | None:
-    """The rule that may hold a below-benchmark cell short of a unit its pots could pay for, in
-    words that follow "held by", or None. With `area_total` (the area's funded pence that year)
-    an area's total cap is named only when one more granule would break it."""
+@dataclass(frozen=True)
+class Hold:
+    """A rule holding a cell short of a unit its pots could pay for: its reason code (see
+    commissioning.optimise.reasons) and its words, which follow "held by"."""
+
+    code: str
+    words: str
+
+
+def holding_rule(data: AllocationData, slot: Slot, area_total: int | None = None) -> Hold | None:
+    """The rule that may hold a below-benchmark cell short of a unit its pots could pay for, or
+    None. With `area_total` (the area's funded pence that year) an area's total cap is named
+    only when one more granule would break it."""
     policy = data.scenario.policy
     if policy.fairness_rule == "equal_shortfall" and slot.need == 0:
-        return "equal_shortfall, which gives an area with need index 0 no weight"
+        return Hold(
+            "no_need_weight", "equal_shortfall, which gives an area with need index 0 no weight"
+        )
     for limit in policy.area_limits:
         if (
             limit.area == slot.area
@@ -41,13 +52,18 @@ def holding_rule(data: AllocationData, slot: Slot, area_total: int | None = None
             and limit.max_pence is not None
             and (area_total is None or area_total + slot.granule_cost > limit.max_pence)
         ):
-            return f"the area cap of {pounds(limit.max_pence)} a year"
+            return Hold("area_cap", f"the area cap of {pounds(limit.max_pence)} a year")
     if policy.max_change_pct is not None and any(
         s.previous > 0 for s in data.slots if s.area == slot.area
     ):
-        return f"the pace-of-change limit of {policy.max_change_pct}% a year"
+        return Hold(
+            "pace_of_change", f"the pace-of-change limit of {policy.max_change_pct}% a year"
+        )
     if policy.award_years > 1:
-        return f"{policy.award_years}-year awards (units must stay funded across years)"
+        return Hold(
+            "multi_year_award",
+            f"{policy.award_years}-year awards (units must stay funded across years)",
+        )
     return None
 
 
@@ -69,13 +85,14 @@ def check(
             money = {p: unspent[(p, year)] for p in slot.pots if unspent[(p, year)] > 0}
             if sum(money.values()) < slot.granule_cost:
                 continue
-            rule = holding_rule(data, slot)
-            if rule is None:
+            hold = holding_rule(data, slot)
+            if hold is None:
                 raise SolverFailed(
                     f"internal check failed: {slot.area_name} {slot.service} {year} is below "
                     f"benchmark while {pounds(sum(money.values()))} that may fund it is unspent "
                     f"and one more unit costs {pounds(slot.granule_cost)}; please report this"
                 )
+            rule = hold.words
             for pot, pence in money.items():
                 held[(pot, year, rule)] = max(held[(pot, year, rule)], pence)
     return {

@@ -21,7 +21,9 @@ Each round is one small MIP (PuLP + HiGHS) with a binary variable per eligible b
   integer arithmetic before it is reported.
 
 Selected bids become, for the main optimiser: units per area × service × year (to count toward
-benchmark coverage, like existing provision) and fixed commitments on the budget pot.
+benchmark coverage beside existing provision; `bid_units` in coverage) and fixed commitments on
+the budget pot. Every bid, selected or not, gets a reason, and the money a round leaves gets one
+too (commissioning.optimise.bid_reasons).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Any
 
 import polars as pl
 import pulp
@@ -45,6 +48,14 @@ from commissioning.models import (
 )
 from commissioning.models.grant_checks import bid_commitment_id
 from commissioning.money import pounds
+from commissioning.optimise.bid_reasons import (
+    SCORE_SCALE,
+    BidReason,
+    deliveries,
+    explain_round,
+    ineligibility,
+    money_left,
+)
 from commissioning.optimise.formula_grant import effective_pot_amounts
 from commissioning.optimise.solver import make_solver, run
 from commissioning.results import BIDS_SCHEMA
@@ -60,9 +71,6 @@ __all__ = [
     "select_bids",
     "select_round",
 ]
-
-SCORE_SCALE = 10_000  # scores have at most 4 decimal places
-
 
 # --- the bids' numbers ----------------------------------------------------------------------
 
@@ -104,15 +112,6 @@ def round_budget(scenario: Scenario, bid_round: BidRound) -> dict[str, int]:
             )
         budget[year] = amounts[year] - charged
     return budget
-
-
-def _deliveries(bid: Bid) -> set[tuple[str, str]]:
-    """(service, area) pairs a bid delivers."""
-    return {
-        (line.service, area)
-        for line in bid.services
-        for area in (line.areas if line.areas is not None else bid.partner_areas)
-    }
 
 
 # --- solving --------------------------------------------------------------------------------
@@ -159,7 +158,13 @@ class RoundResult:
     selected: list[str]  # bid ids, sorted
     objective: int  # Σ bid_value over the selected bids
     cost_by_year: dict[str, int]
-    not_selected: dict[str, str] = field(default_factory=dict)  # bid id → reason in words
+    reasons: dict[str, BidReason] = field(default_factory=dict)  # every bid, selected or not
+    money_left: list[dict[str, Any]] = field(default_factory=list)  # per year, with its reason
+
+    @property
+    def not_selected(self) -> dict[str, str]:
+        """Bid id → why it was not selected, in words."""
+        return {b: r.text for b, r in self.reasons.items() if r.code != "selected"}
 
 
 def select_round(
@@ -173,22 +178,12 @@ def select_round(
     costs = {b.id: bid_annual_cost(scenario, b) for b in bid_round.bids}
     values = {b.id: bid_value(bid_round, b) for b in bid_round.bids}
 
-    not_selected: dict[str, str] = {}
+    ineligible: dict[str, BidReason] = {}
     for b in bid_round.bids:
-        partners = len(set(b.partner_areas))
-        too_dear = [y for y in b.years if costs[b.id] > budget.get(y, 0)]
-        if partners < bid_round.min_partner_areas:
-            not_selected[b.id] = (
-                f"ineligible: {partners} partner areas, fewer than the round's minimum of "
-                f"{bid_round.min_partner_areas}"
-            )
-        elif too_dear:
-            y = too_dear[0]
-            not_selected[b.id] = (
-                f"costs {pounds(costs[b.id])} in {y}, more than the budget of "
-                f"{pounds(budget.get(y, 0))}"
-            )
-    eligible = sorted(b for b in bids if b not in not_selected)
+        reason = ineligibility(bid_round, b, costs[b.id], budget)
+        if reason is not None:
+            ineligible[b.id] = reason
+    eligible = sorted(b for b in bids if b not in ineligible)
 
     cover: list[str] = []
     if bid_round.require_every_area_covered:
@@ -215,9 +210,7 @@ def select_round(
     if eligible:
         selected = _optimise(what, bid_round, bids, eligible, costs, values, budget, cover, options)
     _verify(what, bid_round, bids, selected, costs, budget, cover)
-    for bid_id in eligible:
-        if bid_id not in selected:
-            not_selected[bid_id] = "not in the best selection within the budget"
+    reasons = explain_round(bid_round, costs, values, budget, selected, ineligible)
     cost_by_year = {
         y: sum(costs[b] for b in selected if y in bids[b].years) for y in scenario.financial_years
     }
@@ -227,7 +220,8 @@ def select_round(
         selected=sorted(selected),
         objective=sum(values[b] for b in selected),
         cost_by_year=cost_by_year,
-        not_selected=not_selected,
+        reasons=reasons,
+        money_left=money_left(bid_round, costs, budget, selected, reasons),
     )
 
 
@@ -255,7 +249,7 @@ def _optimise(
     if not bid_round.allow_overlap:
         offering: dict[tuple[str, str], list[str]] = defaultdict(list)
         for b in eligible:
-            for pair in sorted(_deliveries(bids[b])):
+            for pair in sorted(deliveries(bids[b])):
                 offering[pair].append(b)
         for n, pair in enumerate(sorted(offering)):
             if len(offering[pair]) > 1:
@@ -322,7 +316,7 @@ def _verify(
     if not bid_round.allow_overlap:
         seen: set[tuple[str, str]] = set()
         for b in sorted(selected):
-            pairs = _deliveries(bids[b])
+            pairs = deliveries(bids[b])
             if pairs & seen:
                 raise SolverFailed(f"{what}: selected bids overlap on {sorted(pairs & seen)[0]}")
             seen |= pairs
@@ -361,6 +355,8 @@ def bids_table(scenario: Scenario, results: Sequence[RoundResult]) -> pl.DataFra
                         "year": year,
                         "cost_pence": cost,
                         "partner_areas": ";".join(sorted(set(bid.partner_areas))),
+                        "reason_code": result.reasons[bid.id].code,
+                        "reason": result.reasons[bid.id].text,
                     }
                 )
     return pl.DataFrame(rows, schema=BIDS_SCHEMA).sort("bid", "year", maintain_order=True)

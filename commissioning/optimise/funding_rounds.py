@@ -22,7 +22,7 @@ from commissioning.models import (
     Scenario,
     YearAmount,
 )
-from commissioning.optimise.bid_round import select_bids
+from commissioning.optimise.bid_round import RoundResult, select_bids
 from commissioning.optimise.formula_grant import allocate_formula_grants, effective_pot_amounts
 
 
@@ -34,6 +34,7 @@ class PreparedRound:
     grants: pl.DataFrame | None
     bids: pl.DataFrame | None
     bid_provision: dict[str, list[ExistingProvision]] = field(default_factory=dict)
+    bid_rounds: list[RoundResult] = field(default_factory=list)  # with each bid's reason
 
 
 def pots_with_amounts(scenario: Scenario, amounts: dict[str, dict[str, int]]) -> list[FundingPot]:
@@ -78,6 +79,7 @@ def prepare(scenario: Scenario) -> PreparedRound:
         grants,
         selection.table if selection is not None else None,
         selection.provision if selection is not None else {},
+        selection.rounds if selection is not None else [],
     )
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 
+import numpy as np
 import pulp
 
 from commissioning.errors import InfeasibleScenario, SolverFailed
@@ -45,6 +46,7 @@ class Solution:
     granules: dict[tuple[int, str], int]
     fairness_level: Fraction | None
     stages: list[StageResult] = field(default_factory=list)
+    cells: list[fairness.ScoredCell] = field(default_factory=list)  # the cells the rule scored
     checks: int = 0  # feasibility questions asked by the fairness rounds
     mip_checks: int = 0
     rounds: int = 0
@@ -71,11 +73,13 @@ def year_blocks(data: AllocationData) -> list[tuple[str, ...]]:
 class BlockSolver:
     """One block of years: its model, its fairness rounds and its later stages."""
 
-    def __init__(self, data: AllocationData, rule: str):
+    def __init__(
+        self, data: AllocationData, rule: str, shapes: dict[int, fairness.SlotShape]
+    ) -> None:
         self.data = data
         self.options = data.scenario.policy.solver
         self.model = AllocationModel(data)
-        self.cells = fairness.scored_cells(data.slots, data.years, rule)
+        self.cells = fairness.scored_cells(data.slots, data.years, rule, shapes)
         self.leximin = Leximin(data, self.model, self.cells, self.options)
 
     def has_any_allocation(self) -> bool:
@@ -113,7 +117,8 @@ def solve_stages(
         raise InfeasibleScenario(reasons)
     rule = data.scenario.policy.fairness_rule
     solution = Solution(granules={}, fairness_level=None)
-    blocks = [BlockSolver(replace(data, years=b), rule) for b in year_blocks(data)]
+    shapes: dict[int, fairness.SlotShape] = {}
+    blocks = [BlockSolver(replace(data, years=b), rule, shapes) for b in year_blocks(data)]
 
     # Report every block of years that cannot hold, not only the first.
     stuck = [b.data for b in blocks if not b.has_any_allocation()]
@@ -176,9 +181,8 @@ def solve_stages(
             solution.granules[key] = round(value)
 
     # Every reported objective is recomputed from the delivered allocation.
-    cells = [c for b in blocks for c in b.cells]
-    if cells:
-        solution.fairness_level = fairness.lowest_level(cells, solution.granules)
+    solution.fairness_level = _lowest_level(blocks, solution.granules)
+    solution.cells = [c for b in blocks for c in b.cells]
     fairness_stage.objective = (
         None if solution.fairness_level is None else float(solution.fairness_level)
     )
@@ -202,9 +206,20 @@ def _provisional(
         for block in blocks
         for key, var in block.model.units.items()
     }
-    cells = [c for b in blocks for c in b.cells]
-    level = fairness.lowest_level(cells, granules) if cells else None
-    return Solution(granules, level, list(stages))
+    return Solution(granules, _lowest_level(blocks, granules), list(stages))
+
+
+def _lowest_level(
+    blocks: list[BlockSolver], granules: dict[tuple[int, str], int]
+) -> Fraction | None:
+    """The exact lowest level of every scored cell (None: no cell is scored)."""
+    lowest = []
+    for block in blocks:
+        keys = block.leximin.keys
+        if keys:
+            k = np.fromiter((granules[key] for key in keys), dtype=np.int64, count=len(keys))
+            lowest.append(block.leximin.levels.lowest(k, np.arange(len(keys))))
+    return min(lowest, default=None)
 
 
 def _merge(name: str, reports: list[SolveReport]) -> StageResult:

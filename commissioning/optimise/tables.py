@@ -1,4 +1,4 @@
-"""Turn a solution into the run's tables, with a reason for every cell left below benchmark."""
+"""Turn a solution into the run's tables; every coverage row carries its cell's reason."""
 
 from __future__ import annotations
 
@@ -6,14 +6,14 @@ from collections import defaultdict
 
 import polars as pl
 
-from commissioning.money import pounds
-from commissioning.optimise.affordability import holding_rule
-from commissioning.optimise.data import AllocationData, Slot
+from commissioning.optimise.data import AllocationData
+from commissioning.optimise.reasons import CellKey, CellReason
 from commissioning.optimise.split import Payment
 from commissioning.results import (
     ALLOCATIONS_SCHEMA,
     COMMITMENTS_SCHEMA,
     COVERAGE_SCHEMA,
+    EXPLANATIONS_SCHEMA,
     POTS_SCHEMA,
     conform,
 )
@@ -80,16 +80,15 @@ def commitments_table(data: AllocationData) -> pl.DataFrame:
 
 
 def coverage_table(
-    data: AllocationData, granules: dict[tuple[int, str], int], pots: pl.DataFrame
+    data: AllocationData,
+    granules: dict[tuple[int, str], int],
+    reasons: dict[CellKey, CellReason],
 ) -> pl.DataFrame:
-    unspent = {(r["pot"], r["year"]): r["unspent_pence"] for r in pots.iter_rows(named=True)}
-    area_totals: dict[tuple[str, str], int] = defaultdict(int)
-    for (i, year), n in granules.items():
-        area_totals[(data.slots[i].area, year)] += n * data.slots[i].granule_cost
     rows = []
     for slot in data.slots:
         if not slot.benchmarked and not any(granules[(slot.index, y)] for y in data.years):
             continue
+        bid_units = dict(slot.existing_by_year)
         for year in data.years:
             n = granules[(slot.index, year)]
             funded = float(slot.granule_units) * n
@@ -100,22 +99,22 @@ def coverage_table(
                     slot.area_name,
                     slot.service,
                     slot.target,
-                    slot.existing_in(year),
+                    slot.existing,
+                    bid_units.get(year, 0.0),
                     funded,
                     n * slot.granule_cost,
-                    _explain(data, slot, year, n, funded, unspent, area_totals),
+                    reasons[(year, slot.area, slot.service)].sentence,
                 )
             )
     names = {a.code: a.name for a in data.scenario.areas}
     for area, service, target, base, extra in data.unfundable:
         for year in data.years:
-            existing = base + dict(extra).get(year, 0.0)
-            covered = existing >= target - TOLERANCE
-            reason = (
-                "at or above benchmark" if covered else f"no pot may fund {service} in this area"
-            )
+            from_bids = dict(extra).get(year, 0.0)
+            reason = reasons[(year, area, service)].sentence
             rows.append(
-                _coverage_row(year, area, names[area], service, target, existing, 0.0, 0, reason)
+                _coverage_row(
+                    year, area, names[area], service, target, base, from_bids, 0.0, 0, reason
+                )
             )
     return conform("coverage", pl.DataFrame(rows, schema=COVERAGE_SCHEMA))
 
@@ -127,11 +126,14 @@ def _coverage_row(
     service: str,
     target: float,
     existing: float,
+    from_bids: float,
     funded: float,
     cost: int,
     explanation: str,
 ) -> dict[str, object]:
-    total = existing + funded
+    """One coverage row: existing provision, selected bids' units and funded units apart, and
+    their sum in total_units (what coverage counts)."""
+    total = existing + from_bids + funded
     return {
         "year": year,
         "area_code": area,
@@ -139,6 +141,7 @@ def _coverage_row(
         "service": service,
         "target_units": target,
         "existing_units": existing,
+        "bid_units": from_bids,
         "funded_units": funded,
         "total_units": total,
         "coverage_ratio": total / target if target > 0 else None,
@@ -148,31 +151,19 @@ def _coverage_row(
     }
 
 
-def _explain(
-    data: AllocationData,
-    slot: Slot,
-    year: str,
-    n: int,
-    funded: float,
-    unspent: dict[tuple[str, str], int],
-    area_totals: dict[tuple[str, str], int],
-) -> str:
-    """Why a cell sits where it does, in words: money, or the rule that holds it."""
-    if not slot.benchmarked:
-        return "not benchmarked; funded to meet a ring-fence or floor"
-    if slot.existing_in(year) + funded >= slot.target - TOLERANCE:
-        return "at or above benchmark"
-    cap = slot.cap_in(year)
-    if cap is not None and n >= cap:
-        return f"held by the {slot.cap_rule}"
-    left = sum(max(0, unspent[(p, year)]) for p in slot.pots)
-    if left < slot.granule_cost:
-        return (
-            f"money: the pots that may fund it ({', '.join(slot.pots)}) have {pounds(left)} left "
-            f"in {year}, less than one more {slot.granule_units} unit ({pounds(slot.granule_cost)})"
-        )
-    rule = holding_rule(data, slot, area_totals[(slot.area, year)])
-    if rule is not None:
-        return f"held by {rule}"
-    # Leximin would have bought the unit; the run's affordability check stops it as a bug.
-    return f"below benchmark although {pounds(left)} that may fund it is unspent"
+def explanations_table(reasons: dict[CellKey, CellReason]) -> pl.DataFrame:
+    rows = [
+        {
+            "year": r.year,
+            "area_code": r.area_code,
+            "area_name": r.area_name,
+            "service": r.service,
+            "reason_code": r.code.value,
+            "coverage_ratio": r.coverage_ratio,
+            "shortfall_units": r.shortfall_units,
+            "shortfall_pence": r.shortfall_pence,
+            "reason": r.sentence,
+        }
+        for r in reasons.values()
+    ]
+    return conform("explanations", pl.DataFrame(rows, schema=EXPLANATIONS_SCHEMA))

@@ -37,6 +37,19 @@ Format = Annotated[
     ),
 ]
 TableName = Annotated[
-    Literal["targets", "need", "allocations", "coverage", "pots", "commitments", "grants", "bids"],
+    Literal[
+        "targets",
+        "need",
+        "allocations",
+        "coverage",
+        "pots",
+        "commitments",
+        "grants",
+        "bids",
+        "explanations",
+        "cost_to_benchmark",
+        "marginal",
+        "binding",
+    ],
     PathParameter(description="Result table (the tables of commissioning.results)."),
 ]

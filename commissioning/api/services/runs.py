@@ -71,9 +71,9 @@ def execute_run(store: Store, run_id: str, lease: str | None = None) -> dict[str
             raise RuntimeError(f"run {run_id} has no stored scenario")
         scenario = scenario_from_data(json.loads(stored.body))
         from commissioning.optimise import solve
-        from commissioning.runs import with_scorecard
+        from commissioning.runs import with_marginal_value, with_scorecard
 
-        result = with_scorecard(solve(scenario))
+        result = with_marginal_value(with_scorecard(solve(scenario)))
         if not store.holds_lease(run_id, lease):
             return {"run_id": run_id, "status": "superseded"}  # failed meanwhile: write nothing
         result.write(store.run_dir(run_id))
