@@ -130,6 +130,10 @@ class _Explainer:
         self.levels: dict[tuple[int, str], Fraction] = {}
         self.next_cells: dict[tuple[tuple[str, ...], str], Slot | None] = {}
         self.in_line: dict[str, list[Slot]] = {}
+        self.targets: dict[int, Fraction] = {}
+        self.existing: dict[tuple[int, str], Fraction] = {}
+        self.granule_units: dict[int, Fraction] = {}
+        self.went: dict[tuple[tuple[str, ...], str], str] = {}
         self.fenced_levels: dict[tuple[str, str], tuple[list[Fraction], list[Fraction]]] = {}
         self.paid_summaries: dict[
             tuple[tuple[str, ...], str], tuple[int, Fraction, Fraction] | None
@@ -269,26 +273,41 @@ class _Explainer:
             f"The pots that may fund it ({pots}) have {pounds(left)} left in {year}, less than "
             f"one more {amount(slot.granule_units, unit)} ({pounds(slot.granule_cost)})."
         )
-        paid = self._paid_summary(slot.pots, year)
-        if paid is not None:
-            count, lowest, highest = paid
-            text += (
-                f" They paid for {count} cells in {year}, now at "
-                f"{percent(lowest)} to {percent(highest)} of benchmark."
-            )
         nxt = self._next_cell(slot.pots, year)
         if nxt is None or nxt.index == slot.index:
-            return text + f" It is next in line: the next {pounds(slot.granule_cost)} goes to it."
-        order = (
-            "cells with lower coverage"
-            if self.rule == "leximin"
-            else f"cells the {self.rule} rule ranks lower"
+            return (
+                text
+                + self._paid_text(slot.pots, year)
+                + f" It is next in line: the next {pounds(slot.granule_cost)} goes to it."
+            )
+        return text + self._where_it_went(slot.pots, year, nxt)
+
+    def _paid_text(self, pots: tuple[str, ...], year: str) -> str:
+        paid = self._paid_summary(pots, year)
+        if paid is None:
+            return ""
+        count, lowest, highest = paid
+        return (
+            f" They paid for {count} cells in {year}, now at "
+            f"{percent(lowest)} to {percent(highest)} of benchmark."
         )
-        coverage = percent(self._coverage(nxt, year, self.granules[(nxt.index, year)]))
-        return text + (
-            f" They went to {order} first (lowest now {coverage}); the next "
-            f"{pounds(nxt.granule_cost)} goes to {self._name(nxt)}."
-        )
+
+    def _where_it_went(self, pots: tuple[str, ...], year: str, nxt: Slot) -> str:
+        """What the pots paid for and where their next granule goes: the same words for every
+        cell sharing the pots in the year, so written once."""
+        key = (pots, year)
+        if key not in self.went:
+            order = (
+                "cells with lower coverage"
+                if self.rule == "leximin"
+                else f"cells the {self.rule} rule ranks lower"
+            )
+            coverage = percent(self._coverage(nxt, year, self.granules[(nxt.index, year)]))
+            self.went[key] = self._paid_text(pots, year) + (
+                f" They went to {order} first (lowest now {coverage}); the next "
+                f"{pounds(nxt.granule_cost)} goes to {self._name(nxt)}."
+            )
+        return self.went[key]
 
     def _fence_taking(self, slot: Slot, year: str) -> str | None:
         """The ring-fence that made a pot this cell shares spend on better-covered cells, if
@@ -405,8 +424,7 @@ class _Explainer:
         total = slot.existing_in(year) + float(slot.granule_units) * n
         if total >= slot.target - TOLERANCE:
             return None
-        existing = exact(slot.existing_in(year)) + Fraction(slot.granule_units) * n
-        return self._shortage(slot.service, exact(slot.target), existing)
+        return self._shortage(slot.service, self._target(slot), self._total(slot, year, n))
 
     def _shortage(self, service: str, target: Fraction, total: Fraction) -> _Short:
         s = self.services[service]
@@ -428,18 +446,31 @@ class _Explainer:
     def _coverage(self, slot: Slot, year: str, n: int) -> Fraction:
         key = (slot.index, year, n)
         if key not in self.coverages:
-            total = exact(slot.existing_in(year)) + Fraction(slot.granule_units) * n
-            self.coverages[key] = total / exact(slot.target) if slot.target > 0 else Fraction(0)
+            target = self._target(slot)
+            total = self._total(slot, year, n)
+            self.coverages[key] = total / target if target > 0 else Fraction(0)
         return self.coverages[key]
+
+    def _target(self, slot: Slot) -> Fraction:
+        if slot.index not in self.targets:
+            self.targets[slot.index] = exact(slot.target)
+        return self.targets[slot.index]
+
+    def _total(self, slot: Slot, year: str, n: int) -> Fraction:
+        """Existing, bid and funded units of a cell with n granules, exactly."""
+        key = (slot.index, year)
+        if key not in self.existing:
+            self.existing[key] = exact(slot.existing_in(year))
+        if slot.index not in self.granule_units:
+            self.granule_units[slot.index] = Fraction(slot.granule_units)
+        return self.existing[key] + self.granule_units[slot.index] * n if n else self.existing[key]
 
     def _level(self, slot: Slot, year: str) -> Fraction:
         """The fairness rule's level of a cell (a cell the rule does not score is at its top)."""
         key = (slot.index, year)
         if key not in self.levels:
             cell = self.scored.get(key)
-            self.levels[key] = (
-                Fraction(10**9) if cell is None else cell.level(self.granules[key])
-            )
+            self.levels[key] = Fraction(10**9) if cell is None else cell.level(self.granules[key])
         return self.levels[key]
 
     def _paid_summary(
