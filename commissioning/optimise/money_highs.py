@@ -32,7 +32,8 @@ from commissioning.optimise.solver import (
 
 if TYPE_CHECKING:
     from commissioning.models import SolverOptions
-    from commissioning.optimise.leximin import MoneyModel, Question
+    from commissioning.optimise.fairness_models import MoneyModel
+    from commissioning.optimise.fairness_questions import Question
 
 _INF = highspy.kHighsInf
 _WHOLE = 1e-12
