@@ -365,6 +365,24 @@ def test_compare_two_runs(world: World) -> None:
     assert all(r["diff_funded_cost_pence"] == 0 for r in same["rows"])
 
 
+def test_compare_gives_the_library_comparison(world: World) -> None:
+    """The API's compare is commissioning.analysis.compare's content, to the last character."""
+    from commissioning.analysis.compare import compare_runs
+    from commissioning.results import RunResult
+
+    path = f"/api/v1/runs/{world.published}/compare/{world.other}"
+    served = world.client.get(path, headers=world.keys.header("finance")).json()
+    base, other = (RunResult.read(world.store.run_dir(r)) for r in (world.published, world.other))
+    expected = compare_runs(base, other).model_dump(mode="json")
+    assert {k: v for k, v in served.items() if not k.endswith("_run_id")} == expected
+    # Exact decimals as strings (no float noise), money as whole pence, both scorecards shown.
+    assert all(isinstance(r["diff_funded_units"], str) for r in served["rows"])
+    assert served["base_scorecard"]["budget_pence"] > served["other_scorecard"]["budget_pence"]
+    mopac = [p for p in served["pots"] if p["pot"] == "mopac_direct"]
+    assert served["totals"]["diff_budget_pence"] == sum(p["diff_budget_pence"] for p in mopac)
+    assert served["crossings"] or served["totals"]["diff_cells_below"] == 0
+
+
 # -- workbooks ------------------------------------------------------------------------------
 
 
@@ -434,7 +452,7 @@ def test_openapi_documents_every_operation_and_error(spec: dict[str, Any]) -> No
         for method, op in item.items()
         if method in ("get", "post")
     ]
-    assert len(operations) == 17
+    assert len(operations) == 21
     for path, method, op in operations:
         assert path.startswith("/api/v1/")
         assert op["security"] == [{"ApiKey": []}], (path, method)

@@ -240,6 +240,15 @@ def test_borough_lead_sees_only_its_own_rows(world: World) -> None:
     ).json()
     assert compare["area_code"] == CAMDEN
     assert {row["area_code"] for row in compare["rows"]} == {CAMDEN}
+    # London-wide sections are withheld, as the scorecard and pots endpoints withhold them.
+    for section in ("scorecard", "base_scorecard", "other_scorecard", "pots", "bids"):
+        assert compare[section] is None, section
+    assert {g["area_code"] for g in compare["grants"]} <= {CAMDEN}
+    assert {x["area_code"] for x in compare["crossings"]} <= {CAMDEN}
+    assert compare["totals"]["base_budget_pence"] is None
+    assert compare["totals"]["diff_funded_cost_pence"] == sum(
+        r["diff_funded_cost_pence"] for r in compare["rows"]
+    )
 
 
 def test_finance_sees_every_borough(world: World) -> None:

@@ -18,6 +18,7 @@ from commissioning import __version__
 from commissioning.api.auth import authorise, provide_principal
 from commissioning.api.body import JsonRequest
 from commissioning.api.controllers import (
+    AnalysisController,
     ExplanationController,
     ExportController,
     ReferenceController,
@@ -95,6 +96,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             RunController,
             ExportController,
             ExplanationController,
+            AnalysisController,
         ],
         guards=[authorise],
         dependencies={

@@ -18,6 +18,7 @@ import pickle
 import signal
 import sys
 from dataclasses import dataclass
+from typing import Any
 
 import anyio.to_thread
 
@@ -25,7 +26,7 @@ from commissioning.api.services import runs
 from commissioning.api.services.access import Busy, Principal
 from commissioning.api.worker import EXIT_OUT_OF_MEMORY, worker_command
 from commissioning.store import RunRecord, Store
-from commissioning.store.interface import UNFINISHED
+from commissioning.store.interface import UNFINISHED, RunKind
 
 log = logging.getLogger(__name__)
 
@@ -96,8 +97,15 @@ class RunQueue:
         """Run id → pid of the process solving it, for the runs being solved now."""
         return {run_id: w.process.pid for run_id, w in self._running.items()}
 
-    async def start(self, principal: Principal, scenario_id: str) -> RunRecord:
-        """Queue a run of a stored scenario, or raise Busy when the queue is full."""
+    async def start(
+        self,
+        principal: Principal,
+        scenario_id: str,
+        kind: RunKind = "solve",
+        settings: dict[str, Any] | None = None,
+    ) -> RunRecord:
+        """Queue a run of a stored scenario (a solve, sweep or uncertainty run: the same
+        workers take them all), or raise Busy when the queue is full."""
         if not self._open:
             raise RuntimeError("the run queue is not open")
         if self._slots >= self.capacity:
@@ -111,7 +119,7 @@ class RunQueue:
         self._slots += 1  # reserved before any await, so concurrent requests cannot overshoot
         try:
             run = await anyio.to_thread.run_sync(
-                runs.create_run, self.store, principal, scenario_id
+                runs.create_run, self.store, principal, scenario_id, kind, settings
             )
         except BaseException:
             self._slots -= 1

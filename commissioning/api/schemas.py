@@ -7,8 +7,9 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from commissioning.analysis import Scorecard
+from commissioning.analysis.compare import RunComparison
 from commissioning.store import RunRecord, StoredScenario
-from commissioning.store.interface import RunStatus
+from commissioning.store.interface import RunKind, RunStatus
 
 HEX_ID = r"^[0-9a-f]{32}$"
 AREA_CODE = r"^[EWSN][0-9]{8}$"  # ASCII digits only, as ONS codes are
@@ -134,6 +135,9 @@ class StartRun(BaseModel):
 
 class RunOut(Out):
     id: str
+    kind: RunKind = Field(
+        "solve", description="solve, or an analysis: sweep or uncertainty (/api/v1/analyses)."
+    )
     scenario_id: str
     scenario_name: str
     status: RunStatus
@@ -151,6 +155,7 @@ class RunOut(Out):
     def of(cls, run: RunRecord, show_summary: bool = True) -> RunOut:
         return cls(
             id=run.id,
+            kind=run.kind,
             scenario_id=run.scenario_id,
             scenario_name=run.scenario_name,
             status=run.status,
@@ -217,34 +222,106 @@ class BoroughExplanationOut(Out):
     below_benchmark: list[CellExplanationOut]
 
 
-class CompareRow(Out):
-    year: str
-    area_code: str
-    area_name: str | None
-    service: str
-    base_funded_units: float | None
-    other_funded_units: float | None
-    diff_funded_units: float
-    base_funded_cost_pence: int | None
-    other_funded_cost_pence: int | None
-    diff_funded_cost_pence: int
-    base_coverage_ratio: float | None
-    other_coverage_ratio: float | None
-    diff_coverage_ratio: float | None
+class Comparison(RunComparison):
+    """Two runs compared (other − base): the same content `commissioning compare` prints and
+    writes, from commissioning.analysis.compare; cut to the caller's borough for a borough
+    lead, without the London-wide sections (scorecards, pots, bids: null)."""
 
-
-class CompareTotals(Out):
-    base_funded_cost_pence: int
-    other_funded_cost_pence: int
-    diff_funded_cost_pence: int
-
-
-class Comparison(Out):
     base_run_id: str
     other_run_id: str
-    area_code: str | None
-    rows: list[CompareRow] = Field(description="One row per year × area × service (other − base).")
-    totals: CompareTotals
 
 
 ResultFormat = Literal["json", "csv"]
+
+
+# -- analyses (sweeps and uncertainty runs) ---------------------------------------------------
+
+HexId = Annotated[str, StringConstraints(pattern=HEX_ID, min_length=32, max_length=32)]
+
+
+class SweepAxisIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    path: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
+        description="The figure to sweep, e.g. pots.mopac_direct or services.idva.unit_cost."
+    )
+    start: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        alias="from", description="First value: a percentage of the figure (50%) or a value."
+    )
+    stop: Annotated[str, StringConstraints(min_length=1, max_length=40)] = Field(
+        alias="to", description="Last value, in the same form as `from`."
+    )
+    steps: Annotated[int, Field(ge=1, le=1000)] = Field(description="Evenly spaced values.")
+
+
+class SweepSettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    axes: Annotated[list[SweepAxisIn], Field(min_length=1, max_length=2)] = Field(
+        description="One axis (a curve) or two (a grid, the first outermost)."
+    )
+    knee: bool = Field(True, description="Find the knee points of one money axis exactly.")
+    jobs: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Worker processes.")
+
+
+class UncertaintySettingsIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    draws: Annotated[int, Field(ge=1, le=10_000)] = Field(500, description="Monte Carlo draws.")
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1)] = Field(
+        1, description="The same seed gives the same draws and the same files, byte for byte."
+    )
+    vary: Annotated[
+        list[Annotated[str, StringConstraints(min_length=3, max_length=200)]],
+        Field(min_length=1, max_length=20),
+    ] = Field(description="Ranges as PATH=±N%, e.g. services.*.unit_cost=±10%.")
+    budget_pot: Annotated[str, StringConstraints(min_length=1, max_length=100)] | None = Field(
+        None,
+        description="A pot whose smallest budget keeping every borough at benchmark is found "
+        "per draw (by bisection in pence; about 30 solves a draw).",
+    )
+    jobs: Annotated[int, Field(ge=1, le=64)] = Field(1, description="Worker processes.")
+
+
+class StartAnalysis(BaseModel):
+    """A sweep or an uncertainty run of a stored scenario, or of a scenario given inline."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    kind: Literal["sweep", "uncertainty"]
+    scenario_id: HexId | None = Field(None, description="Id of a stored scenario.")
+    scenario: dict[str, Any] | None = Field(
+        None, description="A scenario body (as POST /scenarios takes), stored first."
+    )
+    sweep: SweepSettingsIn | None = Field(None, description="For kind sweep.")
+    uncertainty: UncertaintySettingsIn | None = Field(None, description="For kind uncertainty.")
+
+
+class Progress(Out):
+    done: int = Field(description="Solves done.")
+    total: int = Field(description="Solves in all (a sweep's knee search can add some).")
+
+
+class AnalysisOut(RunOut):
+    settings: dict[str, Any] | None
+    progress: Progress | None = Field(description="Solves done of the total; null until begun.")
+    tables: list[str] = Field(description="Tables of this kind of analysis (when succeeded).")
+    files: list[str] = Field(description="Files to download (charts, CSV, JSON).")
+
+    @classmethod
+    def of_analysis(
+        cls, run: RunRecord, tables: list[str], files: list[str], show_summary: bool = True
+    ) -> AnalysisOut:
+        base = RunOut.of(run, show_summary).model_dump()
+        progress = (
+            Progress(done=run.progress_done, total=run.progress_total)
+            if run.progress_done is not None and run.progress_total is not None
+            else None
+        )
+        return cls(
+            **base,
+            settings=run.settings,
+            progress=progress,
+            tables=tables,
+            files=files,
+        )

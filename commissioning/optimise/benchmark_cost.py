@@ -279,9 +279,16 @@ def extra_money(
     # Then, at that total, grow the pots the scenario lists first.
     problem.addConstraint(total <= least + 1e-6, name="least_total")
     _solve(problem, pulp.LpAffineExpression({g: order[p] for p, g in grows.items()}), options, year)
-    # Integral data give an integral answer (a transport problem); never round money down.
-    pence = {p: math.ceil((g.varValue or 0.0) - 1e-6) for p, g in grows.items()}
+    # Integral data give an integral answer (a transport problem): a value within a hair of a
+    # whole penny is that penny (the second solve may move up to 1e-6 between pots); anything
+    # else is rounded up, never down.
+    pence = {p: _whole_pence(g.varValue or 0.0) for p, g in grows.items()}
     return {p: v for p, v in pence.items() if v > 0}
+
+
+def _whole_pence(value: float) -> int:
+    nearest = round(value)
+    return nearest if abs(value - nearest) <= 1e-4 else math.ceil(value)
 
 
 def _solve(

@@ -10,8 +10,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 from collections import defaultdict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import polars as pl
 
@@ -24,6 +28,47 @@ from commissioning.models import (
 )
 from commissioning.optimise.bid_round import RoundResult, select_bids
 from commissioning.optimise.formula_grant import allocate_formula_grants, effective_pot_amounts
+
+T = TypeVar("T")
+
+
+@dataclass
+class _RoundMemory:
+    key: Callable[[Scenario], str]
+    limit: int
+    answers: dict[tuple[str, str], Any] = field(default_factory=dict)
+
+    def recall(self, name: str, compute: Callable[[Scenario], T], scenario: Scenario) -> T:
+        key = (name, self.key(scenario))
+        if key not in self.answers:
+            if len(self.answers) >= self.limit:
+                self.answers.pop(next(iter(self.answers)))  # the oldest input goes first
+            self.answers[key] = compute(scenario)
+        answer: T = self.answers[key]
+        return answer
+
+
+_MEMORY: contextvars.ContextVar[_RoundMemory | None] = contextvars.ContextVar(
+    "commissioning_round_memory", default=None
+)
+
+
+@contextlib.contextmanager
+def remembering_rounds(key: Callable[[Scenario], str], limit: int = 64) -> Iterator[None]:
+    """Within the block, a formula grant or bid round whose input has the same `key` as one
+    already run is answered from memory (the same result object), not run again. `key` must
+    digest everything the rounds read; a sweep of a pot no round names then runs them once
+    (commissioning.analysis.sweep_reuse)."""
+    token = _MEMORY.set(_RoundMemory(key, limit))
+    try:
+        yield
+    finally:
+        _MEMORY.reset(token)
+
+
+def _run_round(name: str, compute: Callable[[Scenario], T], scenario: Scenario) -> T:
+    memory = _MEMORY.get()
+    return compute(scenario) if memory is None else memory.recall(name, compute, scenario)
 
 
 @dataclass(frozen=True)
@@ -56,8 +101,12 @@ def prepare(scenario: Scenario) -> PreparedRound:
     if not (scenario.fund_splits or scenario.formula_grants or scenario.bid_rounds):
         return PreparedRound(scenario, None, None)
     amounts = effective_pot_amounts(scenario)
-    grants = allocate_formula_grants(scenario) if scenario.formula_grants else None
-    selection = select_bids(scenario) if scenario.bid_rounds else None
+    grants = (
+        _run_round("formula_grants", allocate_formula_grants, scenario)
+        if scenario.formula_grants
+        else None
+    )
+    selection = _run_round("bids", select_bids, scenario) if scenario.bid_rounds else None
 
     commitments = list(scenario.commitments)
     if grants is not None:

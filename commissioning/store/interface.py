@@ -17,6 +17,9 @@ Role = Literal["commissioner", "finance", "borough_lead"]
 ROLES: tuple[str, ...] = get_args(Role)
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "infeasible"]
+# What a run computes: one solve, a sweep of solves, or a Monte Carlo of solves.
+RunKind = Literal["solve", "sweep", "uncertainty"]
+RUN_KINDS: tuple[str, ...] = get_args(RunKind)
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 UNFINISHED: tuple[RunStatus, ...] = ("queued", "running")
 FINISHED: tuple[RunStatus, ...] = ("succeeded", "failed", "infeasible")
@@ -82,6 +85,10 @@ class RunRecord:
     published_by: str | None
     summary: dict[str, Any] | None
     created_by: str | None
+    kind: RunKind = "solve"
+    settings: dict[str, Any] | None = None  # a sweep's or uncertainty run's settings
+    progress_done: int | None = None  # solves done of progress_total (sweeps, uncertainty)
+    progress_total: int | None = None
 
     @property
     def published(self) -> bool:
@@ -121,7 +128,13 @@ class Store(Protocol):
     def list_scenarios(self, limit: int = 100, offset: int = 0) -> list[StoredScenario]: ...
 
     # runs
-    def add_run(self, scenario_id: str, created_by: str | None) -> RunRecord: ...
+    def add_run(
+        self,
+        scenario_id: str,
+        created_by: str | None,
+        kind: RunKind = "solve",
+        settings: dict[str, Any] | None = None,
+    ) -> RunRecord: ...
 
     def get_run(self, run_id: str) -> RunRecord | None: ...
 
@@ -137,6 +150,10 @@ class Store(Protocol):
     def mark_running(self, run_id: str, lease: str | None = None) -> bool:
         """queued -> running under `lease` (a token for this attempt); False if the run is no
         longer queued (e.g. failed at restart)."""
+        ...
+
+    def set_progress(self, run_id: str, lease: str, done: int, total: int) -> bool:
+        """Record how many of a running run's solves are done; False if the lease has gone."""
         ...
 
     def holds_lease(self, run_id: str, lease: str) -> bool:

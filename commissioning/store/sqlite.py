@@ -28,6 +28,7 @@ from commissioning.store.interface import (
     UNFINISHED,
     ApiKey,
     Role,
+    RunKind,
     RunRecord,
     RunStatus,
     StoredScenario,
@@ -36,7 +37,7 @@ from commissioning.store.interface import (
     same_hash,
 )
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -72,6 +73,10 @@ CREATE TABLE IF NOT EXISTS runs (
     summary       TEXT,
     created_by    TEXT REFERENCES api_keys(id),
     lease         TEXT,
+    kind          TEXT NOT NULL DEFAULT 'solve',
+    settings      TEXT,
+    progress_done INTEGER,
+    progress_total INTEGER,
     CHECK (published_at IS NULL OR status = 'succeeded')
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at, id);
@@ -81,7 +86,7 @@ CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
 _RUN_COLUMNS = (
     "runs.id, runs.scenario_id, scenarios.name, runs.status, runs.reason, runs.created_at, "
     "runs.started_at, runs.finished_at, runs.published_at, runs.published_by, runs.summary, "
-    "runs.created_by"
+    "runs.created_by, runs.kind, runs.settings, runs.progress_done, runs.progress_total"
 )
 
 
@@ -247,13 +252,20 @@ class SqliteStore:
 
     # -- runs ------------------------------------------------------------------------------
 
-    def add_run(self, scenario_id: str, created_by: str | None) -> RunRecord:
+    def add_run(
+        self,
+        scenario_id: str,
+        created_by: str | None,
+        kind: RunKind = "solve",
+        settings: dict[str, Any] | None = None,
+    ) -> RunRecord:
         run_id = new_id()
+        text = json.dumps(settings, sort_keys=True) if settings is not None else None
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO runs (id, scenario_id, status, created_at, created_by) "
-                "VALUES (?, ?, 'queued', ?, ?)",
-                (run_id, scenario_id, now(), created_by),
+                "INSERT INTO runs (id, scenario_id, status, created_at, created_by, kind, "
+                "settings) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
+                (run_id, scenario_id, now(), created_by, kind, text),
             )
             return _run(_select_run(conn, run_id))
 
@@ -290,6 +302,15 @@ class SqliteStore:
                 "UPDATE runs SET status = 'running', started_at = ?, lease = ? "
                 "WHERE id = ? AND status = 'queued'",
                 (now(), lease, run_id),
+            )
+        return cur.rowcount == 1
+
+    def set_progress(self, run_id: str, lease: str, done: int, total: int) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET progress_done = ?, progress_total = ? "
+                "WHERE id = ? AND status = 'running' AND lease = ?",
+                (done, total, run_id, lease),
             )
         return cur.rowcount == 1
 
@@ -368,10 +389,19 @@ class SqliteStore:
 
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Bring a store made by an older version up to date (schema 1 had no run leases)."""
+    """Bring a store made by an older version up to date (schema 1 had no run leases, schema
+    2 no run kinds: its runs are all solves)."""
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(runs)")}
-    if "lease" not in columns:
-        conn.execute("ALTER TABLE runs ADD COLUMN lease TEXT")
+    added = {
+        "lease": "TEXT",
+        "kind": "TEXT NOT NULL DEFAULT 'solve'",
+        "settings": "TEXT",
+        "progress_done": "INTEGER",
+        "progress_total": "INTEGER",
+    }
+    for name, definition in added.items():
+        if name not in columns:
+            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
 
 
 def _select_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row | None:
@@ -422,4 +452,8 @@ def _run(row: sqlite3.Row | None) -> RunRecord:
         published_by=row[9],
         summary=json.loads(row[10]) if row[10] else None,
         created_by=row[11],
+        kind=row[12],
+        settings=json.loads(row[13]) if row[13] else None,
+        progress_done=row[14],
+        progress_total=row[15],
     )

@@ -1,5 +1,6 @@
 """HTTP controllers, one per domain; each handler is a thin call into the services."""
 
+from commissioning.api.controllers.analyses import AnalysisController
 from commissioning.api.controllers.explanations import ExplanationController
 from commissioning.api.controllers.exports import ExportController
 from commissioning.api.controllers.reference import ReferenceController
@@ -7,6 +8,7 @@ from commissioning.api.controllers.runs import RunController
 from commissioning.api.controllers.scenarios import ScenarioController
 
 __all__ = [
+    "AnalysisController",
     "ExplanationController",
     "ExportController",
     "ReferenceController",

@@ -24,8 +24,6 @@ from commissioning.api.controllers.params import (
 from commissioning.api.openapi import CSV, ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import (
-    CompareRow,
-    CompareTotals,
     Comparison,
     RunList,
     RunOut,
@@ -230,9 +228,13 @@ class RunController(Controller):
         principal: NamedDependency[Principal],
         format: Format = None,
     ) -> Response[Any]:
-        """Differences (other − base) per year × area × service in funded units, cost, coverage.
+        """Everything that changed (other − base), exact to the penny: the two scorecards side by
+        side; per year × area × service the change in units, coverage and money; boroughs that
+        cross the benchmark either way; money by pot; formula grants; bids selected in one run
+        only; totals. CSV: the year × area × service rows.
 
-        Roles: all; both runs must be visible to the caller; a borough lead sees its own rows.
+        Roles: all; both runs must be visible to the caller; a borough lead sees its own rows
+        (and no London-wide section: scorecards, pots and bids are null).
         """
         result = runs.compare_runs(store, principal, run_id, other_run_id)
         if _wants_csv(request, format):
@@ -241,9 +243,7 @@ class RunController(Controller):
             Comparison(
                 base_run_id=result.base.id,
                 other_run_id=result.other.id,
-                area_code=result.area_code,
-                rows=[CompareRow(**row) for row in result.rows.to_dicts()],
-                totals=CompareTotals(**result.totals),
+                **dict(result.content),
             )
         )
 

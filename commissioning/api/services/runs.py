@@ -12,6 +12,8 @@ from typing import Any
 import polars as pl
 
 from commissioning.analysis import Scorecard, scorecard
+from commissioning.analysis.compare import RunComparison, rows_frame
+from commissioning.analysis.compare import compare_runs as compare_results
 from commissioning.api.services.access import (
     Conflict,
     Forbidden,
@@ -26,7 +28,7 @@ from commissioning.errors import ScenarioError
 from commissioning.results import TABLE_SCHEMAS, RunResult
 from commissioning.scenario_io import scenario_from_data
 from commissioning.store import RunRecord, RunStatus, Store
-from commissioning.store.interface import INTERRUPTED_REASON
+from commissioning.store.interface import INTERRUPTED_REASON, RunKind
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +38,24 @@ INTERRUPTED = INTERRUPTED_REASON
 # -- lifecycle ------------------------------------------------------------------------------
 
 
-def create_run(store: Store, principal: Principal, scenario_id: str) -> RunRecord:
-    """A queued run of a stored scenario (the caller then hands its id to a worker)."""
+def create_run(
+    store: Store,
+    principal: Principal,
+    scenario_id: str,
+    kind: RunKind = "solve",
+    settings: dict[str, Any] | None = None,
+) -> RunRecord:
+    """A queued run of a stored scenario (the caller then hands its id to a worker). A sweep
+    or uncertainty run's settings are checked against the scenario first (BadSettings)."""
     require(principal, "commissioner")
-    if store.get_scenario(scenario_id) is None:
+    stored = store.get_scenario(scenario_id)
+    if stored is None:
         raise NotFound(f"no scenario {scenario_id}", field="scenario_id")
-    return store.add_run(scenario_id, principal.key_id)
+    if kind != "solve":
+        from commissioning.api.services.analyses import check
+
+        check(scenario_from_data(json.loads(stored.body)), kind, settings or {})
+    return store.add_run(scenario_id, principal.key_id, kind, settings)
 
 
 def begin_run(store: Store, run_id: str) -> str | None:
@@ -70,30 +84,58 @@ def execute_run(store: Store, run_id: str, lease: str | None = None) -> dict[str
         if stored is None:
             raise RuntimeError(f"run {run_id} has no stored scenario")
         scenario = scenario_from_data(json.loads(stored.body))
+        if run is not None and run.kind != "solve":
+            return _execute_analysis(store, run, scenario, lease)
         from commissioning.optimise import solve
-        from commissioning.runs import with_marginal_value, with_scorecard
+        from commissioning.runs import with_marginal_value, with_scorecard, write_run
 
         result = with_marginal_value(with_scorecard(solve(scenario)))
         if not store.holds_lease(run_id, lease):
             return {"run_id": run_id, "status": "superseded"}  # failed meanwhile: write nothing
-        result.write(store.run_dir(run_id))
+        # The CLI's own writer: API run folders hold the same files, workbook included.
+        write_run(result, store.run_dir(run_id))
         summary = json.loads(json.dumps(result.summary, default=str))
     except MemoryError:
         raise
     except Exception as exc:
-        status: RunStatus = "infeasible" if "Infeasible" in type(exc).__name__ else "failed"
-        if isinstance(exc, ScenarioError):
-            reason = "; ".join(str(p) for p in exc.problems)
-        else:
-            reason = str(exc).strip() or type(exc).__name__
-        if status == "failed" and not isinstance(exc, ScenarioError):
-            log.exception("run %s failed", run_id)
-        if not store.finish_run(run_id, status, reason=reason, lease=lease):
-            return {"run_id": run_id, "status": "superseded"}
-        return {"run_id": run_id, "status": status, "reason": reason}
+        return _record_failure(store, run_id, lease, exc)
     if not store.finish_run(run_id, "succeeded", summary=summary, lease=lease):
         return {"run_id": run_id, "status": "superseded"}  # failed at restart meanwhile
     return {"run_id": run_id, "status": "succeeded"}
+
+
+def _execute_analysis(store: Store, run: RunRecord, scenario: Any, lease: str) -> dict[str, Any]:
+    """A sweep or uncertainty run: solved and written like a solve, under the same lease."""
+    from commissioning.api.services.analyses import execute_analysis
+    from commissioning.safe_output import replace_run_folder
+
+    try:
+        fill, document = execute_analysis(store, run, scenario, lease)
+        if not store.holds_lease(run.id, lease):
+            return {"run_id": run.id, "status": "superseded"}
+        replace_run_folder(store.run_dir(run.id), fill)
+        summary = json.loads(json.dumps(document, default=str))
+    except MemoryError:
+        raise
+    except Exception as exc:
+        return _record_failure(store, run.id, lease, exc)
+    if not store.finish_run(run.id, "succeeded", summary=summary, lease=lease):
+        return {"run_id": run.id, "status": "superseded"}
+    return {"run_id": run.id, "status": "succeeded"}
+
+
+def _record_failure(store: Store, run_id: str, lease: str, exc: Exception) -> dict[str, Any]:
+    """Mark the run failed (or infeasible) with the reason in plain words."""
+    status: RunStatus = "infeasible" if "Infeasible" in type(exc).__name__ else "failed"
+    if isinstance(exc, ScenarioError):
+        reason = "; ".join(str(p) for p in exc.problems)
+    else:
+        reason = str(exc).strip() or type(exc).__name__
+    if status == "failed" and not isinstance(exc, ScenarioError):
+        log.exception("run %s failed", run_id)
+    if not store.finish_run(run_id, status, reason=reason, lease=lease):
+        return {"run_id": run_id, "status": "superseded"}
+    return {"run_id": run_id, "status": status, "reason": reason}
 
 
 def run_now(store: Store, principal: Principal, scenario_id: str) -> RunRecord:
@@ -155,6 +197,12 @@ def _read_result(run_dir: str) -> RunResult:
 
 def load_result(store: Store, run: RunRecord) -> RunResult:
     """The solved run (cached: a succeeded run's directory never changes)."""
+    if run.kind != "solve":
+        raise Conflict(
+            f"run {run.id} is a {run.kind} analysis, not a solve; read its tables at "
+            f"/api/v1/analyses/{run.id}/tables/{{table}}",
+            "run_id",
+        )
     _require_succeeded(run)
     return _read_result(str(store.run_dir(run.id)))
 
@@ -210,57 +258,26 @@ def run_scorecard(store: Store, principal: Principal, run_id: str) -> tuple[RunR
 
 # -- comparison -----------------------------------------------------------------------------
 
-COMPARE_KEYS = ["year", "area_code", "service"]
-COMPARE_MEASURES = ["funded_units", "funded_cost_pence", "coverage_ratio"]
-
 
 @dataclass(frozen=True)
 class Comparison:
     base: RunRecord
     other: RunRecord
-    area_code: str | None
-    rows: pl.DataFrame
-    totals: dict[str, int]
+    content: RunComparison
+
+    @property
+    def rows(self) -> pl.DataFrame:
+        """The per year × area × service changes as a table (the CSV form)."""
+        return rows_frame(self.content)
 
 
 def compare_runs(store: Store, principal: Principal, base_id: str, other_id: str) -> Comparison:
-    """Per year × area × service differences (other − base) in funded units, cost and coverage."""
+    """Everything that differs from base to other (commissioning.analysis.compare), cut to the
+    caller's borough for a borough lead, who sees no London-wide section (scorecards, pots,
+    bids), as the results and scorecard endpoints withhold them."""
     base = visible_run(store, principal, base_id)
     other = visible_run(store, principal, other_id)
-    frames = []
-    for label, run in (("base", base), ("other", other)):
-        coverage = scope_table(principal, "coverage", load_result(store, run).tables["coverage"])
-        frames.append(
-            coverage.select(
-                *COMPARE_KEYS,
-                pl.col("area_name").alias(f"{label}_area_name"),
-                *[pl.col(m).alias(f"{label}_{m}") for m in COMPARE_MEASURES],
-            )
-        )
-    joined = frames[0].join(frames[1], on=COMPARE_KEYS, how="full", coalesce=True)
-    rows = joined.select(
-        *COMPARE_KEYS[:2],
-        pl.coalesce("base_area_name", "other_area_name").alias("area_name"),
-        "service",
-        *[
-            expr
-            for m in COMPARE_MEASURES
-            for expr in (
-                pl.col(f"base_{m}"),
-                pl.col(f"other_{m}"),
-                (
-                    pl.col(f"other_{m}") - pl.col(f"base_{m}")
-                    if m == "coverage_ratio"
-                    else pl.col(f"other_{m}").fill_null(0) - pl.col(f"base_{m}").fill_null(0)
-                ).alias(f"diff_{m}"),
-            )
-        ],
-    ).sort(COMPARE_KEYS, maintain_order=True)
-    base_total = int(rows["base_funded_cost_pence"].fill_null(0).sum())
-    other_total = int(rows["other_funded_cost_pence"].fill_null(0).sum())
-    totals = {
-        "base_funded_cost_pence": base_total,
-        "other_funded_cost_pence": other_total,
-        "diff_funded_cost_pence": other_total - base_total,
-    }
-    return Comparison(base, other, principal.borough, rows, totals)
+    content = compare_results(
+        load_result(store, base), load_result(store, other), area_code=principal.borough
+    )
+    return Comparison(base, other, content)
