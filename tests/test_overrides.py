@@ -226,3 +226,19 @@ def test_written_variant_reads_back_to_the_same_scenario(london_scenario: Scenar
     )
     again = scenario_from_data(parse_json(scenario_json(v).encode()))
     assert again.content_hash() == v.content_hash() != london_scenario.content_hash()
+
+
+@pytest.mark.parametrize(
+    ("setting", "said"),
+    [
+        (("nope", "1"), "unknown section 'nope'"),
+        (("services.idva.nope", "1"), "unknown field 'nope'"),
+        (("pots.nope.scale", "abc"), "unknown pot 'nope'"),
+    ],
+)
+def test_an_unknown_path_is_named_before_what_its_value_should_be(
+    london_scenario: Scenario, setting: tuple[str, str], said: str
+) -> None:
+    with pytest.raises(OverrideError, match=said) as caught:
+        apply_overrides(london_scenario, [setting])
+    assert caught.value.path == setting[0]

@@ -370,6 +370,12 @@ def apply_overrides(scenario: Scenario, settings: Sequence[tuple[str, str]]) -> 
         try:
             value = parse_value(path, text)
         except ValueError as exc:
+            # An unknown path is the first thing to say, before what its value should look like.
+            base = ".".join(parts[:-1]) if parts[-1] == "scale" else path
+            try:
+                _targets(data, _numeric_path(base) if parts[-1] == "scale" else base)
+            except OverrideError as unknown:
+                raise OverrideError(path, unknown.reason) from None
             raise OverrideError(path, str(exc)) from None
         if parts[-1] == "scale":
             base = ".".join(parts[:-1])
