@@ -296,6 +296,14 @@ def test_coverage_rows_match_and_below_benchmark_is_highlighted(
         else:
             assert got[10] == pytest.approx(want["coverage_ratio"])
         assert pence(got[12]) == want["funded_cost_pence"]
+        assert got[13] == want["explanation"]
+    codes = {
+        (r["year"], r["area_code"], r["service"]): r["reason_code"]
+        for r in csv_table(london_run_dir, "explanations").iter_rows(named=True)
+    }
+    assert [row[14] for row in rows] == [
+        codes[(r["year"], r["area_code"], r["service"])] for r in coverage.iter_rows(named=True)
+    ]
 
     ws = book["Coverage"]
     rules = {(str(cf.sqref), rule.type) for cf in ws.conditional_formatting for rule in cf.rules}

@@ -22,9 +22,21 @@ COVERAGE_NOTE = (
 )
 
 
+def _reason_codes(run: RunResult) -> dict[tuple[str, str, str], str]:
+    """Each cell's reason code (explanations.csv); runs written before it have none."""
+    table = run.tables.get("explanations")
+    if table is None:
+        return {}
+    return {
+        (r["year"], r["area_code"], r["service"]): r["reason_code"]
+        for r in table.select("year", "area_code", "service", "reason_code").iter_rows(named=True)
+    }
+
+
 def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
     services = service_names(run)
     frame = only_area(run.table("coverage"), area_code)
+    codes = _reason_codes(run)
     rows: list[list[Value]] = [
         [
             r["year"],
@@ -41,6 +53,7 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
             r["shortfall_units"],
             pounds(r["funded_cost_pence"]),
             r["explanation"],
+            codes.get((r["year"], r["area_code"], r["service"])),
         ]
         for r in frame.iter_rows(named=True)
     ]
@@ -59,6 +72,7 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
         Column("Shortfall units", styles.UNITS),
         Column("Funded cost", styles.POUNDS),
         Column("Explanation", width=50, wrap=True),
+        Column("Reason code", width=22),
     ]
     sheet = write_data_sheet(
         ws,
