@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import os
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from commissioning.analysis.sweep import Axis, Progress, Sweep
+    from commissioning.analysis.sweep import Axis, Sweep
 
 VARY_HELP = (
     "the figure to sweep: PATH with --from/--to/--steps, or PATH:FROM:TO:STEPS (give two for a "
@@ -79,42 +76,12 @@ def axes_from_args(args: argparse.Namespace) -> list[Axis]:
     return [parse_axis_spec(spec) for spec in args.vary]
 
 
-@contextmanager
-def progress_bar(enabled: bool) -> Iterator[Progress | None]:
-    """A bar with steps done / total and the time left, on stderr, only for a terminal."""
-    if not enabled:
-        yield None
-        return
-    from rich.console import Console
-    from rich.progress import (
-        BarColumn,
-        MofNCompleteColumn,
-        Progress,
-        TextColumn,
-        TimeElapsedColumn,
-        TimeRemainingColumn,
-    )
-
-    bar = Progress(
-        TextColumn("solving steps"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        TextColumn("left"),
-        TimeRemainingColumn(),
-        console=Console(stderr=True),
-        transient=True,
-    )
-    task = bar.add_task("sweep", total=None)
-    with bar:
-        yield lambda done, total: bar.update(task, completed=done, total=total)
-
-
 def _sweep(args: argparse.Namespace) -> int:
     from commissioning.analysis.overrides import OverrideError
     from commissioning.analysis.sweep import Solver, SweepError, run_sweep
     from commissioning.analysis.sweep_files import check_sweep_folder, write_sweep
     from commissioning.cli import CliError
+    from commissioning.progress import progress_bar
     from commissioning.scenario_io import load_scenario
 
     out = Path(args.out)
@@ -125,7 +92,7 @@ def _sweep(args: argparse.Namespace) -> int:
             axes = axes_from_args(args)
             check_sweep_folder(out)
             scenario = load_scenario(args.scenario, data_root=args.data_root)
-            with progress_bar(sys.stderr.isatty()) as on_progress:
+            with progress_bar("solving steps") as on_progress:
                 sweep = run_sweep(scenario, axes, solver=solver, on_progress=on_progress)
         written = write_sweep(sweep, out)
     except OverrideError as exc:
