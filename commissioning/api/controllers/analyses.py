@@ -15,7 +15,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Format, RunId
-from commissioning.api.controllers.runs import _csv, _show_summary, _wants_csv
+from commissioning.api.controllers.runs import _show_summary, table_response
 from commissioning.api.openapi import ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import AnalysisOut, StartAnalysis, TableOut
@@ -145,17 +145,7 @@ class AnalysisController(Controller):
         uncertainty and may not read the London-wide tables (403).
         """
         run, frame = analyses.analysis_table(store, principal, run_id, table)
-        if _wants_csv(request, format):
-            return _csv(frame, f"{run.kind}-{run.id[:8]}-{table}.csv")
-        return Response(
-            TableOut(
-                run_id=run.id,
-                table=table,
-                area_code=principal.borough,
-                columns=frame.columns,
-                rows=frame.to_dicts(),
-            )
-        )
+        return table_response(request, format, run, table, principal, frame)
 
     @get(
         "/{run_id:str}/files/{name:str}",

@@ -35,7 +35,7 @@ from commissioning.api.schemas import (
 from commissioning.api.services import runs
 from commissioning.api.services.access import Principal
 from commissioning.outputs import csv_text
-from commissioning.store import Store
+from commissioning.store import RunRecord, Store
 
 
 def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
@@ -49,6 +49,29 @@ def _csv(frame: pl.DataFrame, filename: str) -> Response[str]:
         csv_text(frame),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def table_response(
+    request: Request[Any, Any, Any],
+    format: str | None,
+    run: RunRecord,
+    table: str,
+    principal: Principal,
+    frame: pl.DataFrame,
+) -> Response[Any]:
+    """One table as JSON (TableOut), or CSV when asked (`?format=csv` or `Accept: text/csv`)."""
+    if _wants_csv(request, format):
+        kind = "run" if run.kind == "solve" else run.kind  # solve runs keep their file names
+        return _csv(frame, f"{kind}-{run.id[:8]}-{table}.csv")
+    return Response(
+        TableOut(
+            run_id=run.id,
+            table=table,
+            area_code=principal.borough,
+            columns=frame.columns,
+            rows=frame.to_dicts(),
+        )
     )
 
 
@@ -174,17 +197,7 @@ class RunController(Controller):
         not read London-wide tables (pots, bids: 403).
         """
         run, frame = runs.result_table(store, principal, run_id, table)
-        if _wants_csv(request, format):
-            return _csv(frame, f"run-{run.id[:8]}-{table}.csv")
-        return Response(
-            TableOut(
-                run_id=run.id,
-                table=table,
-                area_code=principal.borough,
-                columns=frame.columns,
-                rows=frame.to_dicts(),
-            )
-        )
+        return table_response(request, format, run, table, principal, frame)
 
     @get(
         "/{run_id:str}/scorecard",
