@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import re
 import subprocess
 import sys
@@ -12,6 +10,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from terminal import run_with_stderr_on_a_terminal
 
 from commissioning.analysis.overrides import OverrideError, scale_path, set_path
 from commissioning.analysis.scorecard import scorecard
@@ -160,23 +159,9 @@ def test_no_progress_bar_when_not_a_terminal(tmp_path: Path) -> None:
 
 def test_progress_bar_when_a_terminal(tmp_path: Path) -> None:
     # The same command with stderr on a terminal draws the bar: the test above can fail.
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(
-        _cli(tmp_path, "tty"), stdout=subprocess.DEVNULL, stderr=follower, close_fds=True
-    )
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    assert process.wait() == 0
-    os.close(leader)
-    assert b"solving steps" in seen and b"\x1b" in seen
+    code, _, seen = run_with_stderr_on_a_terminal(_cli(tmp_path, "tty"))
+    assert code == 0
+    assert "solving steps" in seen and "\x1b" in seen
 
 
 def test_rounds_are_reused_only_when_nothing_they_read_changed(london: Scenario) -> None:

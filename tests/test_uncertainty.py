@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import pty
 import subprocess
 import sys
 from decimal import Decimal
@@ -11,6 +9,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from terminal import run_with_stderr_on_a_terminal
 
 from commissioning.analysis.overrides import OverrideError, set_path
 from commissioning.analysis.uncertainty import (
@@ -154,22 +153,7 @@ def _cli(*args: str, tty: bool = False) -> tuple[int, str, str]:
     if not tty:
         done = subprocess.run(command, capture_output=True, text=True, timeout=120)
         return done.returncode, done.stdout, done.stderr
-    # stderr on a terminal (a pseudo-terminal), stdout captured
-    leader, follower = pty.openpty()
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=follower, text=True)
-    os.close(follower)
-    seen = b""
-    while True:
-        try:
-            chunk = os.read(leader, 4096)
-        except OSError:
-            break
-        if not chunk:
-            break
-        seen += chunk
-    out = process.communicate(timeout=120)[0]
-    os.close(leader)
-    return process.returncode, out, seen.decode("utf-8", errors="replace")
+    return run_with_stderr_on_a_terminal(command)
 
 
 def test_cli_writes_the_files_and_draws_a_bar_only_on_a_terminal(tmp_path: Path) -> None:
