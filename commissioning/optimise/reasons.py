@@ -130,9 +130,6 @@ class _Explainer:
         self.levels: dict[tuple[int, str], Fraction] = {}
         self.next_cells: dict[tuple[tuple[str, ...], str], Slot | None] = {}
         self.in_line: dict[str, list[Slot]] = {}
-        self.targets: dict[int, Fraction] = {}
-        self.existing: dict[tuple[int, str], Fraction] = {}
-        self.granule_units: dict[int, Fraction] = {}
         self.went: dict[tuple[tuple[str, ...], str], str] = {}
         self.fenced_levels: dict[tuple[str, str], tuple[list[Fraction], list[Fraction]]] = {}
         self.paid_summaries: dict[
@@ -452,18 +449,11 @@ class _Explainer:
         return self.coverages[key]
 
     def _target(self, slot: Slot) -> Fraction:
-        if slot.index not in self.targets:
-            self.targets[slot.index] = exact(slot.target)
-        return self.targets[slot.index]
+        return exact(slot.target)
 
     def _total(self, slot: Slot, year: str, n: int) -> Fraction:
         """Existing, bid and funded units of a cell with n granules, exactly."""
-        key = (slot.index, year)
-        if key not in self.existing:
-            self.existing[key] = exact(slot.existing_in(year))
-        if slot.index not in self.granule_units:
-            self.granule_units[slot.index] = Fraction(slot.granule_units)
-        return self.existing[key] + self.granule_units[slot.index] * n if n else self.existing[key]
+        return exact(slot.existing_in(year)) + Fraction(slot.granule_units) * n
 
     def _level(self, slot: Slot, year: str) -> Fraction:
         """The fairness rule's level of a cell (a cell the rule does not score is at its top)."""
@@ -515,7 +505,8 @@ class _Explainer:
                 and self._short(slot, year) is not None
                 and not self._capped(slot, year)
             ]
-            self.in_line[year] = [r[3] for r in _exactly_sorted(ranked)]
+            ranked.sort(key=lambda r: (r[0], r[1], r[2]))
+            self.in_line[year] = [r[3] for r in ranked]
         return self.in_line[year]
 
     def _capped(self, slot: Slot, year: str) -> bool:
@@ -553,22 +544,3 @@ class _Explainer:
             shortfall_pence=0 if short is None else short.pence,
             sentence=sentence,
         )
-
-
-def _exactly_sorted(
-    ranked: list[tuple[Fraction, str, str, Slot]],
-) -> list[tuple[Fraction, str, str, Slot]]:
-    """Sorted by (level, area, service), exactly: by the levels' floats first (comparing
-    thousands of Fractions is slow), then each run of levels a float cannot tell apart is
-    sorted again on the exact values."""
-    ranked = sorted(ranked, key=lambda r: (float(r[0]), r[1], r[2]))
-    out: list[tuple[Fraction, str, str, Slot]] = []
-    start = 0
-    for end in range(1, len(ranked) + 1):
-        if end < len(ranked):
-            here, before = float(ranked[end][0]), float(ranked[end - 1][0])
-            if abs(here - before) <= 1e-9 * (1 + abs(here)):
-                continue
-        out.extend(sorted(ranked[start:end], key=lambda r: (r[0], r[1], r[2])))
-        start = end
-    return out
