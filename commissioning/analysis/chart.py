@@ -11,15 +11,14 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+from commissioning.analysis.sweep import StepResult, Sweep, is_money_path
 
 # No date (reruns give the same bytes) and no creator link; the DOCTYPE names a DTD on the web,
 # which a validating reader would fetch, so it is removed (an SVG needs none).
 SVG_METADATA = {"Date": None, "Creator": None, "Format": None, "Type": None}
 _DOCTYPE = re.compile(r"<!DOCTYPE[^>]*>\s*")
-
-if TYPE_CHECKING:
-    from commissioning.analysis.sweep import StepResult, Sweep
 
 
 def x_values(sweep: Sweep) -> tuple[list[float], str]:
@@ -34,7 +33,7 @@ def x_values(sweep: Sweep) -> tuple[list[float], str]:
         if value is None:
             return _percent_axis(sweep)
         xs.append(float(value))
-    money = isinstance(next(iter(sweep.base.values()), None), int) and _is_money(axis.path)
+    money = isinstance(next(iter(sweep.base.values()), None), int) and is_money_path(axis.path)
     if money:
         per_year = " a year" if axis.path.startswith("pots.") else ""
         return [x / 100 for x in xs], f"{axis.path} (£{per_year})"
@@ -51,10 +50,6 @@ def _percent_axis(sweep: Sweep) -> tuple[list[float], str]:
 def _prefix(path: str) -> str:
     parts = path.split(".")
     return ".".join(parts[:2]) + "." if parts[0] == "pots" else path
-
-
-def _is_money(path: str) -> bool:
-    return path.startswith("pots.") or path.endswith(".unit_cost")
 
 
 def _measures(step: StepResult) -> tuple[float, float, float]:
@@ -133,7 +128,7 @@ def _point_text(sweep: Sweep, value: Any) -> str:
     axis = sweep.axes[1]
     if axis.relative:
         return f"{float(value) * 100:g}%"
-    if isinstance(value, int) and _is_money(axis.path):
+    if isinstance(value, int) and is_money_path(axis.path):
         return f"£{value / 100:,.2f}"
     return str(value)
 

@@ -258,6 +258,11 @@ def solve_step(
     return StepResult(index, point, status, "", figures, scorecard(run).to_json(), short)
 
 
+def is_money_path(path: str) -> bool:
+    """Whether a swept path (or a figure it names) is money in pence: a pot or a unit cost."""
+    return path.startswith("pots.") or path.endswith(".unit_cost")
+
+
 def figures_at(scenario: Scenario, path: str) -> dict[str, Any]:
     """The figures a path names in this scenario, as CSV-ready exact values (pence as int,
     rates as decimal strings); an `*` area path gives the total over the areas it names."""

@@ -12,7 +12,7 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-from commissioning.analysis.sweep import Sweep
+from commissioning.analysis.sweep import Sweep, is_money_path
 from commissioning.excel import styles
 from commissioning.excel.files import add_sheet, new_workbook, save_workbook
 from commissioning.excel.layout import Column, SheetWriter, Value, pounds
@@ -77,7 +77,7 @@ def write_sweep_sheet(ws: Any, sweep: Sweep) -> None:
         w.skip()
 
     figure_names = list(dict.fromkeys(k for step in sweep.steps for k in step.figures))
-    money = {name for name in figure_names if _is_money(name)}
+    money = {name for name in figure_names if is_money_path(name)}
     columns = [Column("Step", styles.WHOLE)]
     columns += [
         Column(name, styles.POUNDS if name in money else None, width=22) for name in figure_names
@@ -111,7 +111,3 @@ def write_sweep_sheet(ws: Any, sweep: Sweep) -> None:
         rows.append(row)
     w.table(columns, rows, "tblSweep")
     w.finish()
-
-
-def _is_money(name: str) -> bool:
-    return ".amount" in name or name.endswith(".unit_cost") or name.startswith("pots.")
