@@ -142,7 +142,7 @@ class SlotShape:
         cap = slot.cap_in(year)
         if cap is not None:
             top = min(top, a + b * cap)
-        return ScoredCell(slot, year, a, b, min(top, max(a, top)), slot.floor, cap)
+        return ScoredCell(slot, year, a, b, top, slot.floor, cap)
 
 
 def lowest_level(cells: Sequence[ScoredCell], granules: dict[tuple[int, str], int]) -> Fraction:
