@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from functools import lru_cache
 
-from commissioning.fairness_rules import DEFINITIONS, RULES  # noqa: F401
+from commissioning.fairness_rules import RULES
 from commissioning.optimise.data import Slot
 
 
@@ -144,6 +144,3 @@ class SlotShape:
             top = min(top, a + b * cap)
         return ScoredCell(slot, year, a, b, top, slot.floor, cap)
 
-
-def lowest_level(cells: Sequence[ScoredCell], granules: dict[tuple[int, str], int]) -> Fraction:
-    return min((c.level(granules[c.key]) for c in cells), default=Fraction(1))
