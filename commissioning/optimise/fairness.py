@@ -143,4 +143,3 @@ class SlotShape:
         if cap is not None:
             top = min(top, a + b * cap)
         return ScoredCell(slot, year, a, b, top, slot.floor, cap)
-
