@@ -33,6 +33,10 @@ Units = Annotated[
     Field(ge=0, le=100000, max_digits=12, decimal_places=4, description="Units of a service."),
 ]
 # Unicode's control characters (category Cc); tab and line breaks are allowed in notes only.
+# Ward level across England is about 7,000 areas; the engine is measured to 10,000
+# (benchmarks/scaling.py), and a list longer than that is refused before any work is done.
+MAX_AREAS = 10_000
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _CONTROL_BUT_LAYOUT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 

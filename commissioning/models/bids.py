@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 from pydantic import Field, StringConstraints, model_validator
 
 from commissioning.models.base import (
+    MAX_AREAS,
     AreaCode,
     FinancialYear,
     Identifier,
@@ -33,7 +34,7 @@ class BidService(Record):
     service: Identifier
     areas: list[AreaCode] | None = Field(
         default=None,
-        max_length=2000,
+        max_length=MAX_AREAS,
         description="Areas where it is delivered; omitted means every partner area.",
     )
     units_per_area: Units = Field(
@@ -59,7 +60,7 @@ class Bid(Record):
 
     id: BidId
     provider: Text
-    partner_areas: list[AreaCode] = Field(min_length=1, max_length=2000)
+    partner_areas: list[AreaCode] = Field(min_length=1, max_length=MAX_AREAS)
     years: list[FinancialYear] = Field(
         min_length=1,
         max_length=10,
@@ -87,7 +88,7 @@ class BidRound(Record):
         description="score: maximise the total score of the selected bids; "
         "coverage_weighted_score: each bid counts its score × its number of partner areas.",
     )
-    min_partner_areas: Annotated[int, Field(ge=1, le=2000, strict=True)] = Field(
+    min_partner_areas: Annotated[int, Field(ge=1, le=MAX_AREAS, strict=True)] = Field(
         default=1, description="Bids with fewer partner areas are not eligible."
     )
     require_every_area_covered: bool = Field(

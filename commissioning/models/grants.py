@@ -8,14 +8,23 @@ divides one pot's money between a direct-to-areas share and a co-commissioning s
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Annotated, Protocol
 
 from pydantic import Field, model_validator
 
-from commissioning.models.base import AreaCode, FinancialYear, Identifier, Note, Pence, Record, Text
+from commissioning.models.base import (
+    MAX_AREAS,
+    AreaCode,
+    FinancialYear,
+    Identifier,
+    Note,
+    Pence,
+    Record,
+    Text,
+)
 from commissioning.models.policy import NeedWeight
 from commissioning.money import pounds
 
@@ -36,7 +45,7 @@ class PreviousGrant(Record):
     year: FinancialYear = Field(description="The year before the scenario's first year.")
     amounts: list[AreaAmount] = Field(
         min_length=1,
-        max_length=2000,
+        max_length=MAX_AREAS,
         description="Grant per area; an area not listed had none (0). With max_loss_pct or "
         "max_gain_pct every area must be listed.",
     )
@@ -158,7 +167,7 @@ class SplitIssue:
 
 
 def split_pot_amounts(
-    pots: Iterable[_PotLike], splits: Iterable[FundSplit], years: list[str]
+    pots: Iterable[_PotLike], splits: Iterable[FundSplit], years: Sequence[str]
 ) -> tuple[dict[str, dict[str, int]], list[SplitIssue]]:
     """Each pot's money per year after the fund splits, and the splits that could not be made.
 

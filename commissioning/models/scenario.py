@@ -14,6 +14,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 from commissioning.errors import field_path
 from commissioning.models.area import Area
 from commissioning.models.base import (
+    MAX_AREAS,
     FinancialYear,
     Note,
     Record,
@@ -59,7 +60,7 @@ class ScenarioCore(Record):
 class Scenario(ScenarioCore):
     """Everything one allocation run needs: years, areas, services, benchmarks, pots and rules."""
 
-    areas: list[Area] = Field(min_length=1, max_length=2000)
+    areas: list[Area] = Field(min_length=1, max_length=MAX_AREAS)
 
     @model_validator(mode="after")
     def _cross_references(self) -> Scenario:

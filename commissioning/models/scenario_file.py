@@ -8,7 +8,7 @@ from pydantic import Field, ValidationError, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from commissioning.models.area import Area
-from commissioning.models.base import AreaCode, Record
+from commissioning.models.base import MAX_AREAS, AreaCode, Record
 from commissioning.models.scenario import ScenarioCore
 
 ColumnName = Annotated[str, Field(min_length=1, max_length=100)]
@@ -42,7 +42,7 @@ class AreaDataSource(Record):
 class ScenarioFile(ScenarioCore):
     """A scenario as written in a file: areas inline, or `area_data` pointing at CSV tables."""
 
-    areas: list[Area] | None = Field(default=None, min_length=1, max_length=2000)
+    areas: list[Area] | None = Field(default=None, min_length=1, max_length=MAX_AREAS)
     area_data: AreaDataSource | None = None
 
     @model_validator(mode="after")

@@ -2,44 +2,40 @@
 
 from __future__ import annotations
 
-import platform
-import time
 from collections.abc import Callable
-from dataclasses import replace
-from importlib.metadata import version
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
-import pulp
+from commissioning.optimise import clock
+from commissioning.optimise.clock import MODEL, SOLVER, run_clock, step
 
-from commissioning import __version__
-from commissioning.fairness_rules import DEFINITIONS
-from commissioning.models import Scenario
-from commissioning.need import benchmark_targets, need_index
-from commissioning.optimise import affordability
-from commissioning.optimise.benchmark_cost import cost_to_benchmark_table
-from commissioning.optimise.bid_reasons import bids_summary
-from commissioning.optimise.binding import binding_table
-from commissioning.optimise.data import AllocationData, build_data
-from commissioning.optimise.funding_rounds import PreparedRound, prepare
-from commissioning.optimise.reasons import explain_cells
-from commissioning.optimise.solver import retry_log, run_deadline
-from commissioning.optimise.split import split_by_pot
-from commissioning.optimise.stages import Solution, solve_stages
-from commissioning.optimise.tables import (
-    allocations_table,
-    commitments_table,
-    coverage_table,
-    explanations_table,
-    pots_table,
-)
-from commissioning.results import Allocation, RunResult, conform
+# polars, pulp, highspy and numpy load when `solve` runs, not when a submodule is imported:
+# `commissioning validate` checks a scenario's arithmetic with optimise.data and
+# optimise.prechecks, and must not pay for the solver (tests/test_cli_imports.py).
+if TYPE_CHECKING:
+    import polars as pl
+
+    from commissioning.models import Scenario
+    from commissioning.optimise.data import AllocationData
+    from commissioning.optimise.funding_rounds import PreparedRound
+    from commissioning.optimise.stages import Solution
+    from commissioning.results import RunResult
 
 __all__ = ["Allocation", "ProgressCallback", "solve"]
+
+CROSS_CUTTING = (MODEL, SOLVER)
 
 
 # Called with a complete, provisional run after each solved stage (status "time_limit", the
 # stage reached named), so a caller that must stop the solve keeps the best allocation so far.
-ProgressCallback = Callable[[RunResult], None]
+ProgressCallback = Callable[["RunResult"], None]
+
+
+def __getattr__(name: str) -> Any:
+    if name == "Allocation":  # still importable from here, without loading results eagerly
+        from commissioning.results import Allocation
+
+        return Allocation
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def solve(scenario: Scenario, *, on_progress: ProgressCallback | None = None) -> RunResult:
@@ -49,13 +45,21 @@ def solve(scenario: Scenario, *, on_progress: ProgressCallback | None = None) ->
     it (a stage that runs out keeps its feasible warm start). `on_progress`, if given, receives
     a provisional run after each completed stage.
     """
+    import time
+
+    from commissioning.optimise.data import build_data
+    from commissioning.optimise.funding_rounds import prepare
+    from commissioning.optimise.solver import retry_log, run_deadline
+
     started = time.perf_counter()
-    with retry_log() as retries:
-        prepared = prepare(scenario)
-        data = build_data(prepared.scenario, prepared.bid_provision)
+    with retry_log() as retries, run_clock() as seconds:
+        with step("funding rounds"):
+            prepared = prepare(scenario)
+        with step("allocation data"):
+            data = build_data(prepared.scenario, prepared.bid_provision)
         with run_deadline(scenario.policy.solver.time_limit_seconds):
             solution = _solve_stages(data, on_progress, scenario, prepared, started, retries)
-        return _result(scenario, prepared, data, solution, started, retries)
+        return _result(scenario, prepared, data, solution, started, retries, seconds)
 
 
 def _solve_stages(
@@ -66,11 +70,15 @@ def _solve_stages(
     started: float,
     retries: list[str],
 ) -> Solution:
+    from dataclasses import replace
+
+    from commissioning.optimise.stages import solve_stages
+
     if on_progress is None:
         return solve_stages(data)
 
     def on_stage(partial: Solution) -> None:
-        run = _result(scenario, prepared, data, partial, started, retries)
+        run = _result(scenario, prepared, data, partial, started, retries, clock.current())
         stages = run.summary["stages"]
         summary = {
             **run.summary,
@@ -89,28 +97,62 @@ def _result(
     solution: Solution,
     started: float,
     retries: list[str],
+    seconds: dict[str, float],
 ) -> RunResult:
-    payments = split_by_pot(data, solution.granules)
-    pots = pots_table(data, payments)
+    import platform
+    import time
+    from importlib.metadata import version
+
+    import polars as pl
+    import pulp
+
+    from commissioning import __version__
+    from commissioning.fairness_rules import DEFINITIONS
+    from commissioning.need import benchmark_targets, need_index
+    from commissioning.optimise import affordability
+    from commissioning.optimise.benchmark_cost import cost_to_benchmark_table
+    from commissioning.optimise.bid_reasons import bids_summary
+    from commissioning.optimise.binding import binding_table
+    from commissioning.optimise.reasons import explain_cells
+    from commissioning.optimise.split import split_by_pot
+    from commissioning.optimise.tables import (
+        allocations_table,
+        commitments_table,
+        coverage_table,
+        explanations_table,
+        pots_table,
+    )
+    from commissioning.results import RunResult, conform
+
+    with step("split by pot"):
+        payments = split_by_pot(data, solution.granules)
+    with step("tables"):
+        pots = pots_table(data, payments)
     unspent = {(r["pot"], r["year"]): r["unspent_pence"] for r in pots.iter_rows(named=True)}
-    reasons = explain_cells(data, solution.granules, payments, unspent, solution.cells or None)
-    tables = {
-        "targets": conform("targets", benchmark_targets(scenario)),
-        "need": conform("need", need_index(scenario)),
-        "allocations": allocations_table(data, payments),
-        "coverage": coverage_table(data, solution.granules, reasons),
-        "pots": pots,
-        "commitments": commitments_table(data),
-        "explanations": explanations_table(reasons),
-        "cost_to_benchmark": conform(
+    with step("reasons"):
+        reasons = explain_cells(data, solution.granules, payments, unspent, solution.cells or None)
+    with step("tables"):
+        tables = {
+            "targets": conform("targets", benchmark_targets(scenario)),
+            "need": conform("need", need_index(scenario)),
+            "allocations": allocations_table(data, payments),
+            "coverage": coverage_table(data, solution.granules, reasons),
+            "pots": pots,
+            "commitments": commitments_table(data),
+            "explanations": explanations_table(reasons),
+        }
+    with step("cost to benchmark"):
+        tables["cost_to_benchmark"] = conform(
             "cost_to_benchmark", cost_to_benchmark_table(data, solution.granules)
-        ),
-        "binding": conform("binding", binding_table(data, solution.granules, payments)),
-    }
+        )
+    with step("binding rules"):
+        tables["binding"] = conform("binding", binding_table(data, solution.granules, payments))
     if prepared.grants is not None:
         tables["grants"] = conform("grants", prepared.grants)
     if prepared.bids is not None:
         tables["bids"] = conform("bids", prepared.bids)
+    with step("tables"):
+        affordable = affordability.check(data, solution.granules, unspent)
     opts = scenario.policy.solver
     exact = solution.fairness_level
     level = None if exact is None else round(float(exact), 6)
@@ -148,7 +190,7 @@ def _result(
             for s in solution.stages
         ],
         "totals_pence": _totals(pots),
-        "affordability": affordability.check(data, solution.granules, unspent),
+        "affordability": affordable,
         "versions": {
             "commissioning": __version__,
             "python": platform.python_version(),
@@ -165,8 +207,19 @@ def _result(
             tables["coverage"].iter_rows(named=True),
             summary["affordability"],
         )
+    wall = time.perf_counter() - started
+    steps = {name: round(value, 4) for name, value in seconds.items() if name not in CROSS_CUTTING}
     timing = {
-        "wall_time_seconds": round(time.perf_counter() - started, 4),
+        "wall_time_seconds": round(wall, 4),
+        # Every step of the solve, in the order first reached; what they leave out is listed
+        # as "other" (Python between the steps), so the steps add up to the wall time.
+        "step_seconds": {
+            **steps,
+            "other": round(max(0.0, wall - sum(seconds[n] for n in steps)), 4),
+        },
+        # Across the steps: building PuLP models and passing them to HiGHS, and inside HiGHS.
+        "model_seconds": round(seconds.get(MODEL, 0.0), 4),
+        "solver_seconds": round(seconds.get(SOLVER, 0.0), 4),
         "stage_seconds": {s.name: round(s.seconds, 4) for s in solution.stages},
         "fairness_feasibility_checks": solution.checks,
         "fairness_mip_solves": solution.mip_checks,
@@ -176,6 +229,8 @@ def _result(
 
 
 def _totals(pots: pl.DataFrame) -> dict[str, int]:
+    import polars as pl
+
     sums = pots.select(
         pl.col("budget_pence", "committed_pence", "allocated_pence", "unspent_pence").sum()
     ).row(0, named=True)

@@ -8,12 +8,13 @@ import pulp
 
 from commissioning.errors import SolverFailed
 from commissioning.models import SolverOptions
+from commissioning.optimise.clock import builds_a_model
 from commissioning.optimise.data import AllocationData
 from commissioning.optimise.fairness import ScoredCell
 from commissioning.optimise.fairness_questions import Key, Question
 from commissioning.optimise.model import AllocationModel
 from commissioning.optimise.money_highs import HighsMoneyQuestions
-from commissioning.optimise.solver import make_solver, run
+from commissioning.optimise.solver import Problem, make_solver, run
 
 
 def _solved(
@@ -81,11 +82,12 @@ class MoneyModel:
         self.group_index = {where: g for g, where in enumerate(self.groups)}
         self.fast = HighsMoneyQuestions(self, options) if options.solver == "highs" else None
 
+    @builds_a_model
     def _build(
         self, question: Question, mip: bool
     ) -> tuple[pulp.LpProblem, dict[int, pulp.LpVariable], dict[tuple[int, str], pulp.LpVariable]]:
         data = self.data
-        problem = pulp.LpProblem("money", pulp.LpMinimize)
+        problem = Problem("money", pulp.LpMinimize)
         cat = pulp.LpBinary if mip else pulp.LpContinuous
         gate_var = {
             g: problem.add_variable(f"gate[{g}]", lowBound=0, upBound=1, cat=cat)
@@ -233,6 +235,7 @@ class FullModel:
                 self.most[key] = money // cell.slot.granule_cost
         return self.most[key]
 
+    @builds_a_model
     def write(self, question: Question) -> None:
         """Put the question's requirements into the model (gates, rows, counts)."""
         problem = self.model.problem

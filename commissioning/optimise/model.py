@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 import pulp
 
 from commissioning.money import pounds
+from commissioning.optimise.clock import building_models
 from commissioning.optimise.data import AllocationData, Slot
+from commissioning.optimise.solver import Problem
 
 Cell = tuple[int, str]  # (slot index, year)
 
@@ -29,7 +31,11 @@ class AllocationModel:
     slack: dict[str, pulp.LpVariable] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        self.problem = pulp.LpProblem("allocation", pulp.LpMinimize)
+        with building_models():
+            self._build()
+
+    def _build(self) -> None:
+        self.problem = Problem("allocation", pulp.LpMinimize)
         self.units = {}
         for slot in self.data.slots:
             for year in self.data.years:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 import highspy
 import numpy as np
 
+from commissioning.optimise.clock import building_models, inside_highs
 from commissioning.optimise.solver import (
     INTEGER_TOLERANCE,
     MIP_FEASIBILITY_TOLERANCES,
@@ -129,7 +130,8 @@ class HighsMoneyQuestions:
             np.array([j for r in rows for j in r[0]], dtype=np.int32),
             np.array([v for r in rows for v in r[1]], dtype=np.float64),
         )
-        self.highs = self._highs()
+        with building_models():
+            self.highs = self._highs()
 
     def _highs(self) -> highspy.Highs:
         with quiet_stdout():  # HiGHS prints its banner on creation
@@ -281,7 +283,7 @@ class HighsMoneyQuestions:
             return "unknown"  # out of time: the PuLP path reports it properly
         h.setOptionValue("time_limit", float(limit) if limit is not None else _INF)
         h.setOptionValue("presolve", "on" if presolve else "off")
-        with quiet_stdout():
+        with quiet_stdout(), inside_highs():
             h.run()
         status = h.getModelStatus()
         if status == _OPTIMAL:

@@ -21,6 +21,7 @@ import pulp
 
 from commissioning.errors import InfeasibleScenario, SolverFailed
 from commissioning.optimise import fairness
+from commissioning.optimise.clock import step
 from commissioning.optimise.data import AllocationData
 from commissioning.optimise.diagnose import diagnose
 from commissioning.optimise.leximin import Leximin
@@ -30,6 +31,11 @@ from commissioning.optimise.solver import SolveReport, make_solver, run
 
 # A later stage's optimum is kept to within its tolerance, plus this hair for round-off.
 ABSOLUTE_TOLERANCE = 1e-6
+# What timing.json calls each later stage's step.
+STAGE_STEPS = {
+    "change from previous allocation (units)": "stability",
+    "total cost (pence)": "cost",
+}
 
 
 @dataclass
@@ -118,16 +124,19 @@ def solve_stages(
     rule = data.scenario.policy.fairness_rule
     solution = Solution(granules={}, fairness_level=None)
     shapes: dict[int, fairness.SlotShape] = {}
-    blocks = [BlockSolver(replace(data, years=b), rule, shapes) for b in year_blocks(data)]
+    with step("models and fairness cells"):
+        blocks = [BlockSolver(replace(data, years=b), rule, shapes) for b in year_blocks(data)]
 
     # Report every block of years that cannot hold, not only the first.
-    stuck = [b.data for b in blocks if not b.has_any_allocation()]
+    with step("check that some allocation exists"):
+        stuck = [b.data for b in blocks if not b.has_any_allocation()]
     if stuck:
         raise _diagnosed(*stuck)
 
     started = time.perf_counter()
     for block in blocks:
-        block.leximin.solve()
+        with step("fairness"):
+            block.leximin.solve()
         block.model = block.leximin.full.model  # a fresh one if the rounds had to be redone
         solution.checks += block.leximin.checks
         solution.mip_checks += block.leximin.mips
@@ -143,17 +152,19 @@ def solve_stages(
     if on_stage is not None:
         # Any allocation that keeps the fairness constraints is a fair one; the cost stage then
         # only makes it cheaper.
-        for block in blocks:
-            block.model.problem.setObjective(pulp.LpAffineExpression())
-            if not run(block.model.problem, make_solver(block.options, mip=True)).has_solution:
-                break
-        else:
-            on_stage(_provisional(blocks, data, [fairness_stage]))
+        with step("provisional answers"):
+            for block in blocks:
+                block.model.problem.setObjective(pulp.LpAffineExpression())
+                if not run(block.model.problem, make_solver(block.options, mip=True)).has_solution:
+                    break
+            else:
+                on_stage(_provisional(blocks, data, [fairness_stage]))
 
     plans = []
     for block in blocks:
         plan = []
-        stability = _stability_expression(block.model)
+        with step("models and fairness cells"):
+            stability = _stability_expression(block.model)
         if stability is not None:
             plan.append(
                 ("change from previous allocation (units)", stability, block.options.relative_gap)
@@ -163,15 +174,17 @@ def solve_stages(
         )
         plans.append(plan)
     later: list[StageResult] = []
-    for step in range(len(plans[0])):
-        name = plans[0][step][0]
-        reports = [
-            block.optimise(name, plan[step][1], plan[step][2])
-            for block, plan in zip(blocks, plans, strict=True)
-        ]
+    for number in range(len(plans[0])):
+        name = plans[0][number][0]
+        with step(STAGE_STEPS.get(name, name)):
+            reports = [
+                block.optimise(name, plan[number][1], plan[number][2])
+                for block, plan in zip(blocks, plans, strict=True)
+            ]
         later.append(_merge(name, reports))
         if on_stage is not None:
-            on_stage(_provisional(blocks, data, [fairness_stage, *later]))
+            with step("provisional answers"):
+                on_stage(_provisional(blocks, data, [fairness_stage, *later]))
 
     for block in blocks:
         for key, var in block.model.units.items():
@@ -187,13 +200,13 @@ def solve_stages(
         None if solution.fairness_level is None else float(solution.fairness_level)
     )
     solution.stages.append(fairness_stage)
-    for step, result in enumerate(later):
+    for number, result in enumerate(later):
         if result.name == "total cost (pence)":
             result.objective = float(
                 sum(n * data.slots[i].granule_cost for (i, _), n in solution.granules.items())
             )
         else:
-            result.objective = sum(float(pulp.value(plan[step][1]) or 0.0) for plan in plans)
+            result.objective = sum(float(pulp.value(plan[number][1]) or 0.0) for plan in plans)
         solution.stages.append(result)
     return solution
 
