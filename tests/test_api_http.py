@@ -317,6 +317,18 @@ def test_results_as_json(world: World) -> None:
     assert isinstance(coverage[0]["funded_cost_pence"], int)
 
 
+def test_a_runs_timing_accounts_for_every_step_of_its_solve(world: World) -> None:
+    timing = world.client.get(
+        f"/api/v1/runs/{world.published}/timing", headers=world.keys.header("finance")
+    ).json()
+    steps = timing["step_seconds"]
+    # The fairness search is a step of its own, and the steps add up to the whole solve.
+    assert {"allocation data", "fairness", "cost", "reasons", "tables", "other"} <= set(steps)
+    assert sum(steps.values()) == pytest.approx(timing["wall_time_seconds"], abs=0.01)
+    assert 0 < timing["solver_seconds"] < timing["wall_time_seconds"]
+    assert 0 < timing["model_seconds"] < timing["wall_time_seconds"]
+
+
 def test_a_table_as_csv_by_query_or_accept(world: World) -> None:
     path = f"/api/v1/runs/{world.published}/results/allocations"
     headers = world.keys.header("finance")
@@ -452,7 +464,7 @@ def test_openapi_documents_every_operation_and_error(spec: dict[str, Any]) -> No
         for method, op in item.items()
         if method in ("get", "post")
     ]
-    assert len(operations) == 21
+    assert len(operations) == 22
     for path, method, op in operations:
         assert path.startswith("/api/v1/")
         assert op["security"] == [{"ApiKey": []}], (path, method)

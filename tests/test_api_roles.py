@@ -106,6 +106,8 @@ CASES = [
     Case(
         "draft scorecard", "GET", lambda w: f"/api/v1/runs/{w.draft}/scorecard", COMMISSIONER_ONLY
     ),
+    Case("published timing", "GET", lambda w: f"/api/v1/runs/{w.published}/timing", ALL_OK),
+    Case("draft timing", "GET", lambda w: f"/api/v1/runs/{w.draft}/timing", COMMISSIONER_ONLY),
     Case("publish", "POST", lambda w: f"/api/v1/runs/{w.published}/publish", COMMISSIONER_ONLY),
     Case(
         "London workbook",

@@ -197,6 +197,30 @@ class RunScorecard(Out):
     scorecard: Scorecard
 
 
+class RunTiming(Out):
+    """Where the run's solve spent its time (wall-clock seconds; they differ run to run)."""
+
+    run_id: str
+    wall_time_seconds: float | None = Field(None, description="The whole solve.")
+    step_seconds: dict[str, float] | None = Field(
+        None,
+        description="Every step of the solve in the order reached (funding rounds, allocation "
+        "data, models and fairness cells, the check that some allocation exists, fairness, "
+        "stability, cost, split by pot, reasons, tables, cost to benchmark, binding rules) and "
+        "`other`; they add up to wall_time_seconds. Null for a run written before steps were timed.",
+    )
+    model_seconds: float | None = Field(
+        None, description="Across the steps: building PuLP models and passing them to HiGHS."
+    )
+    solver_seconds: float | None = Field(None, description="Across the steps: inside HiGHS.")
+    stage_seconds: dict[str, float] | None = Field(
+        None, description="The optimisation stages alone (fairness, stability, cost)."
+    )
+    fairness_feasibility_checks: int | None = None
+    fairness_mip_solves: int | None = None
+    fairness_rounds: int | None = None
+
+
 class CellExplanationOut(Out):
     year: str
     service: str

@@ -45,16 +45,14 @@ def holding_rule(data: AllocationData, slot: Slot, area_total: int | None = None
         return Hold(
             "no_need_weight", "equal_shortfall, which gives an area with need index 0 no weight"
         )
-    for limit in policy.area_limits:
+    for _, limit in data.area_total_limits.get(slot.area, []):
         if (
-            limit.area == slot.area
-            and limit.service is None
-            and limit.max_pence is not None
+            limit.max_pence is not None
             and (area_total is None or area_total + slot.granule_cost > limit.max_pence)
         ):
             return Hold("area_cap", f"the area cap of {pounds(limit.max_pence)} a year")
     if policy.max_change_pct is not None and any(
-        s.previous > 0 for s in data.slots if s.area == slot.area
+        s.previous > 0 for s in data.slots_by_area[slot.area]
     ):
         return Hold(
             "pace_of_change", f"the pace-of-change limit of {policy.max_change_pct}% a year"

@@ -96,6 +96,27 @@ class AllocationData:
     def pot_ids(self) -> tuple[str, ...]:
         return tuple(p.id for p in self.scenario.pots)
 
+    @cached_property
+    def slots_by_area(self) -> dict[str, list[Slot]]:
+        """Each area's slots, in slot order (rules per area look them up, not scan for them)."""
+        by_area: dict[str, list[Slot]] = {}
+        for slot in self.slots:
+            by_area.setdefault(slot.area, []).append(slot)
+        return by_area
+
+    @cached_property
+    def area_total_limits(self) -> dict[str, list[tuple[int, AreaLimit]]]:
+        """Each area's limits on its total across services, with their place in the policy."""
+        by_area: dict[str, list[tuple[int, AreaLimit]]] = {}
+        for i, limit in enumerate(self.scenario.policy.area_limits):
+            if limit.service is None:
+                by_area.setdefault(limit.area, []).append((i, limit))
+        return by_area
+
+    @cached_property
+    def area_names(self) -> dict[str, str]:
+        return {a.code: a.name for a in self.scenario.areas}
+
     def fence_years(self, fence_id: str) -> list[str]:
         """This data's years in which the ring-fence applies."""
         return [y for y in self.years if (fence_id, y) in self.ring_fence_need]

@@ -145,11 +145,11 @@ def define_ring_fences(m: AllocationModel) -> None:
 def define_area_floors_and_caps(m: AllocationModel) -> None:
     """An area's funding stays within its floor and cap: per service as bounds on its units,
     and for the area's total across services as a row per year."""
-    for i, limit in enumerate(m.data.scenario.policy.area_limits):
-        if limit.service is not None:
-            continue  # applied as bounds on that slot's units in build_data
-        slots = [s for s in m.data.slots if s.area == limit.area]
-        name = m.data.scenario.area(limit.area).name
+    # Limits on one service are bounds on that slot's units (build_data); these are totals.
+    totals = sorted(pair for listed in m.data.area_total_limits.values() for pair in listed)
+    for i, limit in totals:
+        slots = m.data.slots_by_area.get(limit.area, [])
+        name = m.data.area_names[limit.area]
         for year in m.data.years:
             total = pulp.LpAffineExpression(
                 {m.units[(s.index, year)]: s.granule_cost for s in slots}
@@ -185,7 +185,7 @@ def define_pace_of_change(m: AllocationModel) -> None:
         return
     share = float(pct) / 100
     for area in m.data.scenario.areas:
-        slots = [s for s in m.data.slots if s.area == area.code]
+        slots = m.data.slots_by_area.get(area.code, [])
         before: pulp.LpAffineExpression | float = sum(s.previous * s.granule_cost for s in slots)
         if not before:
             continue

@@ -29,6 +29,7 @@ from commissioning.api.schemas import (
     RunOut,
     RunResults,
     RunScorecard,
+    RunTiming,
     StartRun,
     TableOut,
 )
@@ -218,6 +219,25 @@ class RunController(Controller):
         """
         run, card = runs.run_scorecard(store, principal, run_id)
         return RunScorecard(run_id=run.id, scorecard=card)
+
+    @get(
+        "/{run_id:str}/timing",
+        summary="Get where a run's solve spent its time",
+        operation_class=ApiOperation,
+        sync_to_thread=True,
+        opt=roles(),
+        responses=error_responses(400, 404, 409),
+    )
+    def get_timing(
+        self, run_id: RunId, store: NamedDependency[Store], principal: NamedDependency[Principal]
+    ) -> RunTiming:
+        """Seconds per step of the solve (the fairness search included), time building models
+        and time inside HiGHS: the run's timing.json. Roles: all; drafts are commissioners'
+        only.
+        """
+        run, timing = runs.run_timing(store, principal, run_id)
+        known = {name for name in RunTiming.model_fields if name != "run_id"}
+        return RunTiming(run_id=run.id, **{k: v for k, v in timing.items() if k in known})
 
     @get(
         "/{run_id:str}/compare/{other_run_id:str}",

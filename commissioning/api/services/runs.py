@@ -256,6 +256,12 @@ def run_scorecard(store: Store, principal: Principal, run_id: str) -> tuple[RunR
     return run, scorecard(load_result(store, run))
 
 
+def run_timing(store: Store, principal: Principal, run_id: str) -> tuple[RunRecord, dict[str, Any]]:
+    """The run's timing.json: seconds per step of its solve."""
+    run = visible_run(store, principal, run_id)
+    return run, load_result(store, run).timing
+
+
 # -- comparison -----------------------------------------------------------------------------
 
 
