@@ -347,6 +347,48 @@ class Problem(pulp.LpProblem):
         return self._variables
 
 
+class _RowTerms:
+    """Each row's columns and coefficients as arrays, kept between passes of the same problem.
+
+    A problem is passed to HiGHS many times (the check that an allocation exists, each
+    fairness check on the full model, each later stage) and most of its rows never change:
+    only their bounds do (`changeRHS`), and bounds are read afresh on every pass. A row's
+    arrays are reused while it has the same number of terms and the problem the same columns
+    (a `Problem` re-sorts its columns only when one is added); anything else is read again.
+    """
+
+    def __init__(self, columns: int):
+        self.columns = columns
+        self.rows: dict[int, tuple[pulp.LpConstraint, int, np.ndarray, np.ndarray]] = {}
+
+    @classmethod
+    def of(cls, lp: pulp.LpProblem, columns: int) -> _RowTerms:
+        kept: _RowTerms | None = getattr(lp, "commissioning_row_terms", None)
+        if not isinstance(lp, Problem):
+            return cls(columns)  # columns may be re-sorted behind our back: keep nothing
+        if kept is None or kept.columns != columns:
+            kept = cls(columns)
+            lp.commissioning_row_terms = kept
+        return kept
+
+    def of_row(self, lp: pulp.LpProblem, row: pulp.LpConstraint) -> tuple[np.ndarray, np.ndarray]:
+        kept = self.rows.get(id(row))
+        if kept is not None and kept[0] is row and kept[1] == len(row):
+            return kept[2], kept[3]
+        registered = lp._variable_ids
+        index: list[int] = []
+        value: list[float] = []
+        for var, coefficient in row.items():
+            if coefficient != 0:
+                if var.hash not in registered:
+                    raise ValueError(f"row {row.name} uses {var.name}, not in the problem")
+                index.append(var.index)
+                value.append(coefficient)
+        arrays = np.array(index, dtype=np.int64), np.array(value, dtype=np.float64)
+        self.rows[id(row)] = (row, len(row), *arrays)
+        return arrays
+
+
 class _HiGHSInBulk(pulp.HiGHS):
     """PuLP's in-process HiGHS, with the model passed in bulk: PuLP adds each column and row
     with its own call (at 320 areas about a third of a solve's Python time); here they go in as
@@ -389,25 +431,22 @@ class _HiGHSInBulk(pulp.HiGHS):
                 np.full(len(integer), highspy.HighsVarType.kInteger),
             )
         rows = list(lp._constraints.values())
-        registered = lp._variable_ids
         row_lower = np.empty(len(rows))
         row_upper = np.empty(len(rows))
-        starts = np.zeros(len(rows) + 1, dtype=np.int64)
-        index: list[int] = []
-        value: list[float] = []
+        lengths = np.zeros(len(rows) + 1, dtype=np.int64)
+        indices: list[np.ndarray] = []
+        values: list[np.ndarray] = []
+        terms = _RowTerms.of(lp, n)
         for r, row in enumerate(rows):
             row.index = r
-            starts[r] = len(index)
-            for var, coefficient in row.items():
-                if coefficient != 0:
-                    if var.hash not in registered:
-                        raise ValueError(f"row {row.name} uses {var.name}, not in the problem")
-                    index.append(var.index)
-                    value.append(coefficient)
+            row_index, row_value = terms.of_row(lp, row)
+            indices.append(row_index)
+            values.append(row_value)
+            lengths[r + 1] = len(row_index)
             lb, ub = row.getLb(), row.getUb()
             row_lower[r] = -inf if lb is None else lb
             row_upper[r] = inf if ub is None else ub
-        starts[len(rows)] = len(index)
+        starts = np.cumsum(lengths)
         arrays = _ModelArrays(
             lower,
             upper,
@@ -415,8 +454,8 @@ class _HiGHSInBulk(pulp.HiGHS):
             row_lower,
             row_upper,
             starts,
-            np.array(index, dtype=np.int64),
-            np.array(value, dtype=np.float64),
+            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
+            np.concatenate(values) if values else np.zeros(0, dtype=np.float64),
         )
         lp.commissioning_arrays = arrays
         if rows:
@@ -424,7 +463,7 @@ class _HiGHSInBulk(pulp.HiGHS):
                 len(rows),
                 row_lower,
                 row_upper,
-                len(index),
+                len(arrays.index),
                 starts[:-1].astype(np.int32),
                 arrays.index.astype(np.int32),
                 arrays.value,
