@@ -21,6 +21,7 @@ __all__ = [
     "SOLVER",
     "building_models",
     "builds_a_model",
+    "by_step",
     "current",
     "inside_highs",
     "run_clock",
@@ -40,6 +41,11 @@ _CLOCK: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar
 # steps' totals; each name is counted once however deeply it nests.
 _OPEN: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "commissioning_open_clocks", default=frozenset()
+)
+
+# The step a cross-cutting total is spent in, so each step's share can be told apart.
+_OUTER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "commissioning_outer_step", default=None
 )
 
 
@@ -70,12 +76,25 @@ def step(name: str) -> Iterator[None]:
         yield
         return
     token = _OPEN.set(open_names | {name})
+    outer = _OUTER.get()
+    outer_token = None if cross_cutting else _OUTER.set(name)
     started = time.perf_counter()
     try:
         yield
     finally:
-        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - started
+        spent = time.perf_counter() - started
+        seconds[name] = seconds.get(name, 0.0) + spent
+        if cross_cutting and outer is not None:
+            key = by_step(name, outer)
+            seconds[key] = seconds.get(key, 0.0) + spent
+        if outer_token is not None:
+            _OUTER.reset(outer_token)
         _OPEN.reset(token)
+
+
+def by_step(total: str, outer: str) -> str:
+    """The key under which a cross-cutting total's share within one step is kept."""
+    return f"{total} | {outer}"
 
 
 def current() -> dict[str, float]:

@@ -30,6 +30,11 @@ class LevelArrays:
         self.top = np.array([float(c.top) for c in cells], dtype=np.float64)
         self.floor = np.array([c.floor for c in cells], dtype=np.int64)
         self.flat = self.b <= 0  # a level that never moves: always settled exactly
+        # Most cells share their top (the benchmark, or its priority weighting): questions
+        # about tops are asked once per distinct top, not once per cell.
+        ids: dict[Fraction, int] = {}
+        self.top_id = np.array([ids.setdefault(c.top, len(ids)) for c in cells], dtype=np.int64)
+        self.distinct_tops = list(ids)
 
     def _steps(
         self, t: Fraction, idx: np.ndarray
@@ -73,12 +78,12 @@ class LevelArrays:
     ) -> None:
         """Whether t is within reach, exactly, where only that was in doubt: one comparison per
         distinct top (most cells share theirs: the benchmark, or its priority weighting)."""
-        asked: dict[Fraction, bool] = {}
-        for j in np.flatnonzero(near_top):
-            top = self.cells[idx[j]].top
-            if top not in asked:
-                asked[top] = within(top)
-            possible[j] = asked[top]
+        where = np.flatnonzero(near_top)
+        if not len(where):
+            return
+        ids = self.top_id[idx[where]]
+        for top in np.unique(ids):
+            possible[where[ids == top]] = within(self.distinct_tops[top])
 
     def _settle(
         self,
@@ -130,11 +135,11 @@ class LevelArrays:
     def lowest_top(self, idx: np.ndarray) -> Fraction:
         approx = self.top[idx]
         floor = approx.min()
-        near = np.flatnonzero(approx <= floor + HAIR * (1 + abs(floor)))
-        return min(self.cells[idx[j]].top for j in near)
+        near = idx[approx <= floor + HAIR * (1 + abs(floor))]
+        return min(self.distinct_tops[top] for top in np.unique(self.top_id[near]))
 
     def highest_top(self, idx: np.ndarray) -> Fraction:
         approx = self.top[idx]
         ceiling = approx.max()
-        near = np.flatnonzero(approx >= ceiling - HAIR * (1 + abs(ceiling)))
-        return max(self.cells[idx[j]].top for j in near)
+        near = idx[approx >= ceiling - HAIR * (1 + abs(ceiling))]
+        return max(self.distinct_tops[top] for top in np.unique(self.top_id[near]))

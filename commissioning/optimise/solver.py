@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import functools
 import math
 import os
 import sys
@@ -87,15 +88,20 @@ class SolveReport:
         return self.state in ("optimal", "time_limit_with_solution")
 
 
+@functools.cache
+def _devnull() -> int:
+    """One descriptor on /dev/null for the process (a search silences HiGHS hundreds of times)."""
+    return os.open(os.devnull, os.O_WRONLY)
+
+
 @contextlib.contextmanager
 def quiet_stdout() -> Iterator[None]:
     """HiGHS prints a banner on fd 1 even with msg=False; keep CLI and JSON output clean."""
     sys.stdout.flush()
     saved = os.dup(1)
     try:
-        with open(os.devnull, "w") as devnull:
-            os.dup2(devnull.fileno(), 1)
-            yield
+        os.dup2(_devnull(), 1)
+        yield
     finally:
         sys.stdout.flush()
         os.dup2(saved, 1)
