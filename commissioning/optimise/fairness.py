@@ -104,6 +104,10 @@ def scored_cells(
     return cells
 
 
+# A cell the rule does not score (the proportional rule: no gap to close).
+_UNSCORED = (Fraction(-1), Fraction(-1), Fraction(-1))
+
+
 class SlotShape:
     """What a slot's level functions share across years (only existing provision and caps
     differ by year), worked out once: exact arithmetic is the slow part of scoring cells."""
@@ -113,6 +117,7 @@ class SlotShape:
             raise ValueError(f"unknown fairness rule {rule!r}")
         self.slot = slot
         self.rule = rule
+        self._by_year: dict[tuple[float, int | None], tuple[Fraction, Fraction, Fraction]] = {}
         self.target = exact(slot.target)
         self.granule = Fraction(slot.granule_units)
         self.weight = Fraction(slot.priority)
@@ -129,7 +134,19 @@ class SlotShape:
 
     def cell(self, year: str) -> ScoredCell | None:
         slot = self.slot
-        existing = exact(slot.existing_in(year))
+        cap = slot.cap_in(year)
+        written = slot.existing_in(year)
+        # Years differ only where bids add units; the exact arithmetic is done once per
+        # distinct (existing, cap), usually once per slot.
+        known = self._by_year.get((written, cap))
+        if known is None:
+            known = self._by_year[(written, cap)] = self._shape(exact(written), cap)
+        if known is _UNSCORED:
+            return None
+        a, b, top = known
+        return ScoredCell(slot, year, a, b, top, slot.floor, cap)
+
+    def _shape(self, existing: Fraction, cap: int | None) -> tuple[Fraction, Fraction, Fraction]:
         if self.rule == "leximin":
             a = existing / self.scale if existing else existing
             b, top = self.b, self.top
@@ -137,9 +154,8 @@ class SlotShape:
             a, b, top = -self.scale * max(Fraction(0), self.target - existing), self.b, self.top
         else:  # proportional_to_benchmark_cost
             if existing >= self.target:
-                return None
+                return _UNSCORED
             a, b, top = Fraction(0), self.granule / (self.target - existing) / self.weight, self.top
-        cap = slot.cap_in(year)
         if cap is not None:
             top = min(top, a + b * cap)
-        return ScoredCell(slot, year, a, b, top, slot.floor, cap)
+        return a, b, top
