@@ -3,39 +3,34 @@
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import sys
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from commissioning import __version__
-from commissioning.errors import InfeasibleScenario, ScenarioError, SolverFailed
-from commissioning.models import Scenario, ScenarioFile
-from commissioning.safe_output import OutputRefused, check_run_folder
-from commissioning.scenario_io import load_scenario
+from commissioning.cli_common import DATA_ROOT_HELP, SET_HELP, CliError, warn, with_settings
+
+# Each command imports what it needs when it runs: pydantic and the models, polars, the solver
+# and openpyxl cost about a second to import, and `--version`, `--help` or `validate` should not
+# pay for what they never use (tests/test_cli_imports.py checks this).
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
 
 EXIT_BAD_INPUT = 2
 
 
-class CliError(Exception):
-    """A problem the user can fix; printed as one line each, exit code 2."""
-
-
-def _warn(warnings: list[str]) -> None:
-    for warning in warnings:
-        print(f"warning: {warning}", file=sys.stderr)
-
-
 def _validate(args: argparse.Namespace) -> int:
-    scenario = load_scenario(args.scenario, data_root=args.data_root)
     from commissioning.checks import check_scenario
+    from commissioning.errors import InfeasibleScenario
+    from commissioning.scenario_io import load_scenario
+
+    scenario = load_scenario(args.scenario, data_root=args.data_root)
 
     checks = check_scenario(scenario)
     if checks.impossible:
         raise InfeasibleScenario(checks.impossible)
-    _warn(checks.warnings)
+    warn(checks.warnings)
     years = ", ".join(scenario.financial_years)
     print(f"ok: {scenario.name}")
     print(
@@ -48,41 +43,25 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from commissioning.runs import report, solve_to_directory  # solver loads only when solving
+    from commissioning.runs import report, solve_to_directory
+    from commissioning.safe_output import check_run_folder
+    from commissioning.scenario_io import load_scenario
 
     check_run_folder(Path(args.out).resolve())  # refuse before solving, not after
-    scenario = _with_settings(load_scenario(args.scenario, data_root=args.data_root), args.set)
-    _warn(scenario.warnings())
+    scenario = with_settings(load_scenario(args.scenario, data_root=args.data_root), args.set)
+    warn(scenario.warnings())
     run, out_dir = solve_to_directory(scenario, Path(args.out))
     print(report(run))
     print(f"outputs written to {out_dir}")
     return 0
 
 
-def _with_settings(scenario: Scenario, settings: list[str] | None) -> Scenario:
-    """The scenario with each `--set PATH=VALUE` applied, or CliError naming the bad one."""
-    from commissioning.analysis.overrides import OverrideError, apply_overrides
-
-    pairs: list[tuple[str, str]] = []
-    for setting in settings or []:
-        path, equals, value = setting.partition("=")
-        if not equals or not path.strip() or not value.strip():
-            raise CliError(
-                f"--set {setting!r}: write PATH=VALUE, e.g. pots.mopac_direct.amount=£3,800,000"
-            )
-        pairs.append((path.strip(), value.strip()))
-    try:
-        return apply_overrides(scenario, pairs)
-    except OverrideError as exc:
-        raise CliError(f"--set {exc}") from None
-
-
 def _variant(args: argparse.Namespace) -> int:
     from commissioning.safe_output import staged_file
-    from commissioning.scenario_io import scenario_json
+    from commissioning.scenario_io import load_scenario, scenario_json
 
-    scenario = _with_settings(load_scenario(args.scenario, data_root=args.data_root), args.set)
-    _warn(scenario.warnings())
+    scenario = with_settings(load_scenario(args.scenario, data_root=args.data_root), args.set)
+    warn(scenario.warnings())
     # Areas are written inline, so the file needs nothing beside it wherever it is copied.
     with staged_file(args.out) as handle:
         handle.write(scenario_json(scenario).encode("utf-8"))
@@ -152,104 +131,20 @@ def _explain(args: argparse.Namespace) -> int:
     return 0
 
 
-def _uncertainty(args: argparse.Namespace) -> int:
-    from commissioning.analysis.overrides import OverrideError
-    from commissioning.analysis.uncertainty import (
-        Settings,
-        UncertaintyError,
-        parse_range,
-        run_uncertainty,
-    )
-    from commissioning.progress import progress_bar
-
-    out = Path(args.out) if args.out else Path(f"uncertainty-seed-{args.seed}")
-    check_run_folder(out.resolve())  # refuse before solving, not after
-    if args.jobs is not None and args.jobs < 1:
-        raise CliError(f"--jobs must be at least 1, got {args.jobs}")
-    scenario = _with_settings(load_scenario(args.scenario, data_root=args.data_root), args.set)
-    try:
-        settings = Settings(
-            draws=args.draws,
-            seed=args.seed,
-            ranges=tuple(parse_range(text) for text in args.vary or []),
-            budget_pot=args.budget_pot,
-        )
-        jobs = args.jobs or min(os.cpu_count() or 1, args.draws)
-        with progress_bar(f"{args.draws} draws") as on_step:
-            result = run_uncertainty(scenario, settings, jobs=jobs, on_step=on_step)
-    except (UncertaintyError, OverrideError) as exc:
-        raise CliError(f"--vary {exc}" if isinstance(exc, OverrideError) else str(exc)) from None
-    folder = result.write(out)
-    print(uncertainty_report(result))
-    print(f"outputs written to {folder}")
-    return 0
-
-
-def uncertainty_report(result: Any) -> str:
-    """The headline of an uncertainty run: how many cells risk ending below benchmark, the
-    riskiest ones, and the budget for 95 % of draws."""
-    import polars as pl
-
-    from commissioning.money import pounds
-
-    summary = result.summary()
-    table = (
-        result.table()
-        .filter(pl.col("draws_below") > 0)
-        .sort(
-            "probability_below",
-            "year",
-            "area_code",
-            "service",
-            descending=[True, False, False, False],
-        )
-    )
-    lines = [
-        f"{summary['draws']} draws (seed {summary['seed']}): {', '.join(summary['vary'])}",
-        f"cells ever below benchmark: {summary['cells_ever_below']} of {summary['cells']}",
-    ]
-    for row in table.head(10).iter_rows(named=True):
-        lines.append(
-            f"  {row['year']} {row['area_name']} {row['service']}: below benchmark in "
-            f"{row['draws_below']} of {row['draws']} draws; funded "
-            f"{pounds(row['cost_pence_p05'])}–{pounds(row['cost_pence_p95'])} (5–95%)"
-        )
-    budget = summary["budget"]
-    if budget is not None:
-        amount = budget["amount"] or "not found (too many draws never reach benchmark)"
-        lines.append(
-            f"{budget['pot']} keeping every borough at benchmark in {budget['percentile']}% "
-            f"of draws: {amount} a year"
-        )
-    return "\n".join(lines)
-
-
 def _resolve(args: argparse.Namespace) -> int:
-    from commissioning.scenario_io import scenario_json
+    from commissioning.scenario_io import load_scenario, scenario_json
 
     sys.stdout.write(scenario_json(load_scenario(args.scenario, data_root=args.data_root)))
     return 0
 
 
 def _schema(args: argparse.Namespace) -> int:
+    import json
+
+    from commissioning.models import ScenarioFile
+
     print(json.dumps(ScenarioFile.model_json_schema(), indent=2, ensure_ascii=False))
     return 0
-
-
-DATA_ROOT_HELP = (
-    "also read area tables (area_data) from this folder; by default they must be inside the "
-    "scenario's folder"
-)
-
-
-SET_HELP = (
-    "change one figure before solving (repeatable): pots.ID.amount=£3,800,000, "
-    "pots.ID.amount[2020/21]=380000000p, pots.ID.scale=0.7, services.ID.unit_cost=£45,000, "
-    "services.ID.granularity=0.5, benchmarks.SERVICE.units=4.5, areas.CODE|*.INDICATOR=79013, "
-    "areas.*.INDICATOR.scale=103%%, policy.fairness_rule=leximin, "
-    "policy.solver.relative_gap=0.001, "
-    "ring_fences.ID.min_amount=£200k, commitments.ID.amount=£2.2m"
-)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -326,37 +221,9 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--data-root", metavar="DIR", help=DATA_ROOT_HELP)
     resolve.set_defaults(run=_resolve)
 
-    uncertainty = commands.add_parser(
-        "uncertainty",
-        help="seeded Monte Carlo: the chance each borough ends below benchmark",
-        description="Solve the scenario for many draws of uncertain figures (each drawn "
-        "uniformly within its range, every matching item on its own) and report per "
-        "year × borough × service the probability of ending below benchmark and the 5–95%% "
-        "range of units and £. The same seed gives the same files, byte for byte, whatever "
-        "--jobs.",
-    )
-    uncertainty.add_argument("scenario", help="scenario JSON file")
-    uncertainty.add_argument("--draws", type=int, default=500, help="draws (default 500)")
-    uncertainty.add_argument(
-        "--vary",
-        action="append",
-        metavar="PATH=±N%%",
-        help="a range (repeatable): services.*.unit_cost=±10%%, areas.*.female_16_plus=±3%%",
-    )
-    uncertainty.add_argument("--seed", type=int, default=1, help="random seed (default 1)")
-    uncertainty.add_argument(
-        "--budget-pot",
-        metavar="POT",
-        help="also find, per draw, the smallest budget of this pot with every borough at "
-        "benchmark (bisection in pence), and report its 95th percentile",
-    )
-    uncertainty.add_argument("--out", help="output folder (default uncertainty-seed-SEED)")
-    uncertainty.add_argument(
-        "--jobs", type=int, help="worker processes (default: the number of cores)"
-    )
-    uncertainty.add_argument("--set", action="append", metavar="PATH=VALUE", help=SET_HELP)
-    uncertainty.add_argument("--data-root", help=DATA_ROOT_HELP)
-    uncertainty.set_defaults(run=_uncertainty)
+    from commissioning.uncertainty_cli import register as register_uncertainty
+
+    register_uncertainty(commands)
 
     schema = commands.add_parser("schema", help="print the JSON Schema of the scenario file")
     schema.set_defaults(run=_schema)
@@ -375,24 +242,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
-    except ScenarioError as exc:
-        source = getattr(args, "scenario", "")
+    except Exception as exc:
+        code = _reported(exc, getattr(args, "scenario", ""))
+        if code is None:
+            raise
+        return code
+
+
+def _reported(exc: Exception, source: str) -> int | None:
+    """Print a problem the user can act on and return the exit code (None: not one of those).
+
+    The exception classes are imported here, once something has gone wrong, so that
+    `--version` and `--help` do not load them (errors.py brings in dataclasses and inspect).
+    """
+    from commissioning.errors import InfeasibleScenario, ScenarioError, SolverFailed
+    from commissioning.safe_output import OutputRefused
+
+    if isinstance(exc, ScenarioError):
         for problem in exc.problems:
             print(f"error: {source}: {problem}" if source else f"error: {problem}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except InfeasibleScenario as exc:
+    if isinstance(exc, InfeasibleScenario):
         for line in str(exc).splitlines():
             print(f"infeasible: {line.strip()}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except SolverFailed as exc:
+    if isinstance(exc, SolverFailed):
         print(f"error: solver: {exc}", file=sys.stderr)
         return 3
-    except (CliError, OutputRefused) as exc:
+    if isinstance(exc, CliError | OutputRefused):
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except OSError as exc:
+    if isinstance(exc, OSError):
         print(f"error: {exc.strerror or exc}: {exc.filename or ''}".rstrip(": "), file=sys.stderr)
         return EXIT_BAD_INPUT
+    return None
 
 
 if __name__ == "__main__":

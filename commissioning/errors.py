@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+if TYPE_CHECKING:  # pydantic is not loaded by `commissioning --version` and the like
+    from pydantic import ValidationError
 
 
 @dataclass(frozen=True)

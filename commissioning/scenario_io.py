@@ -5,14 +5,16 @@ from __future__ import annotations
 import math
 import re
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import polars as pl
 from pydantic import ValidationError
 
 from commissioning.errors import Problem, ScenarioError, problems_from
 from commissioning.models import Area, AreaDataSource, AreaTable, Scenario, ScenarioFile
 from commissioning.strict_json import JsonInputError, parse_json
+
+if TYPE_CHECKING:
+    import polars as pl
 
 _AREA_CODE = re.compile(r"[EWSN]\d{8}")  # the AreaCode pattern
 # Commas are accepted only as thousands separators ("79,013"), never as a decimal point ("3,5").
@@ -223,6 +225,9 @@ def _outside_message(path: str, allowed: list[Path]) -> str:
 
 
 def _read_table(path: Path, where: str, problems: list[Problem]) -> pl.DataFrame | None:
+    # polars loads only for a scenario with area tables: inline areas and `--version` skip it.
+    import polars as pl
+
     try:
         # Everything is read as text first so a bad cell is reported by row and column.
         return pl.read_csv(path, infer_schema=False)

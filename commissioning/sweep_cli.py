@@ -80,7 +80,7 @@ def _sweep(args: argparse.Namespace) -> int:
     from commissioning.analysis.overrides import OverrideError
     from commissioning.analysis.sweep import Solver, SweepError, run_sweep
     from commissioning.analysis.sweep_files import check_sweep_folder, write_sweep
-    from commissioning.cli import CliError
+    from commissioning.cli_common import CliError
     from commissioning.progress import progress_bar
     from commissioning.scenario_io import load_scenario
 

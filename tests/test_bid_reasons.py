@@ -129,7 +129,7 @@ def test_a_bid_that_scores_nothing_is_left_out_for_its_cost() -> None:
 
 
 def test_the_reason_column_of_the_bids_table() -> None:
-    from commissioning.optimise.bid_round import select_bids
+    from commissioning.optimise.bid_selection import select_bids
 
     s = scenario([bid("a", 60, 10, [1], years=["2019/20", "2020/21"])], budget=[100, 100])
     table = select_bids(s).table

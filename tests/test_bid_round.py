@@ -18,9 +18,9 @@ from commissioning.optimise.bid_round import (
     SCORE_SCALE,
     bid_annual_cost,
     round_budget,
-    select_bids,
     select_round,
 )
+from commissioning.optimise.bid_selection import select_bids
 from commissioning.results import BIDS_SCHEMA, conform
 from commissioning.scenario_io import load_scenario, scenario_from_data
 

@@ -17,7 +17,7 @@ from commissioning.bounded_solve import GRACE_SECONDS, solve_within_time_limit
 from commissioning.errors import SolverFailed
 from commissioning.models import Scenario, SolverOptions
 from commissioning.optimise import solve
-from commissioning.optimise.bid_round import select_bids
+from commissioning.optimise.bid_selection import select_bids
 from commissioning.optimise.solver import TimeLimitReached, make_solver, retry_log, run
 from commissioning.scenario_io import load_scenario
 from commissioning.synthetic import synthetic_scenario

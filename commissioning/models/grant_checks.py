@@ -2,12 +2,16 @@
 
 `grant_problems` is called from the scenario's own checker and yields (loc, message, value) the
 same way: every message names the field (through loc) and the offending value.
+
+It reads the scenario through `GrantedScenario`, the parts it needs, rather than importing
+`Scenario`: scenario.py imports this module, and the dependency runs that one way only
+(tests/test_model_imports.py refuses an import circle among the models).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from commissioning.models.base import is_well_formed_year, year_start
 from commissioning.models.grants import split_pot_amounts
@@ -15,10 +19,33 @@ from commissioning.models.policy import NeedWeight
 
 if TYPE_CHECKING:
     from commissioning.models.area import Area
-    from commissioning.models.funding import FundingPot
-    from commissioning.models.scenario import Scenario
+    from commissioning.models.bids import BidRound
+    from commissioning.models.funding import FixedCommitment, FundingPot
+    from commissioning.models.grants import FormulaGrant, FundSplit
+    from commissioning.models.service import Service
 
 Problem = tuple[tuple[str | int, ...], str, Any]
+
+
+class GrantedScenario(Protocol):
+    """What the grant, split and bid-round checks read from a scenario (Scenario has it all)."""
+
+    @property
+    def financial_years(self) -> Sequence[str]: ...
+    @property
+    def areas(self) -> Sequence[Area]: ...
+    @property
+    def services(self) -> Sequence[Service]: ...
+    @property
+    def pots(self) -> Sequence[FundingPot]: ...
+    @property
+    def commitments(self) -> Sequence[FixedCommitment]: ...
+    @property
+    def fund_splits(self) -> Sequence[FundSplit]: ...
+    @property
+    def formula_grants(self) -> Sequence[FormulaGrant]: ...
+    @property
+    def bid_rounds(self) -> Sequence[BidRound]: ...
 
 
 def bid_commitment_id(bid_id: str) -> str:
@@ -26,7 +53,7 @@ def bid_commitment_id(bid_id: str) -> str:
     return f"bid_{bid_id}"
 
 
-def grant_problems(s: Scenario) -> Iterator[Problem]:
+def grant_problems(s: GrantedScenario) -> Iterator[Problem]:
     """Every problem with the scenario's fund_splits, formula_grants and bid_rounds."""
     yield from _split_problems(s)
     yield from _formula_grant_problems(s)
@@ -74,7 +101,7 @@ def _years(loc: tuple[str | int, ...], values: Sequence[str], years: set[str]) -
         seen.add(y)
 
 
-def _split_problems(s: Scenario) -> Iterator[Problem]:
+def _split_problems(s: GrantedScenario) -> Iterator[Problem]:
     pot_ids = {p.id for p in s.pots}
     years = set(s.financial_years)
     yield from _repeats(("fund_splits",), "id", [f.id for f in s.fund_splits])
@@ -138,7 +165,7 @@ def _weight_problems(
         yield loc, "need weights must not all be zero", 0
 
 
-def _formula_grant_problems(s: Scenario) -> Iterator[Problem]:
+def _formula_grant_problems(s: GrantedScenario) -> Iterator[Problem]:
     pots = {p.id: p for p in s.pots}
     area_codes = {a.code for a in s.areas}
     first_year = s.financial_years[0]
@@ -210,7 +237,7 @@ def _formula_grant_problems(s: Scenario) -> Iterator[Problem]:
                 )
 
 
-def _bid_round_problems(s: Scenario) -> Iterator[Problem]:
+def _bid_round_problems(s: GrantedScenario) -> Iterator[Problem]:
     pots = {p.id: p for p in s.pots}
     services = {sv.id: sv for sv in s.services}
     area_codes = {a.code for a in s.areas}

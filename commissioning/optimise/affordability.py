@@ -46,9 +46,8 @@ def holding_rule(data: AllocationData, slot: Slot, area_total: int | None = None
             "no_need_weight", "equal_shortfall, which gives an area with need index 0 no weight"
         )
     for _, limit in data.area_total_limits.get(slot.area, []):
-        if (
-            limit.max_pence is not None
-            and (area_total is None or area_total + slot.granule_cost > limit.max_pence)
+        if limit.max_pence is not None and (
+            area_total is None or area_total + slot.granule_cost > limit.max_pence
         ):
             return Hold("area_cap", f"the area cap of {pounds(limit.max_pence)} a year")
     if policy.max_change_pct is not None and any(

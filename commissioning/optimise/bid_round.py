@@ -1,6 +1,7 @@
 """Co-commissioning bid rounds: choose bids within the budget, exactly and deterministically.
 
-Each round is one small MIP (PuLP + HiGHS) with a binary variable per eligible bid.
+Each round is one small MIP (PuLP + HiGHS) with a binary variable per eligible bid
+(commissioning.optimise.bid_mip).
 
 - **Budget.** The round's pot, after fund splits, less the fixed commitments charged to it,
   each year. A selected bid pays its annual cost in every one of its years (a multi-year bid
@@ -20,33 +21,21 @@ Each round is one small MIP (PuLP + HiGHS) with a binary variable per eligible b
   two tied selections differ is selected in the one chosen). Every answer is re-checked in
   integer arithmetic before it is reported.
 
-Selected bids become, for the main optimiser: units per area × service × year (to count toward
-benchmark coverage beside existing provision; `bid_units` in coverage) and fixed commitments on
-the budget pot. Every bid, selected or not, gets a reason, and the money a round leaves gets one
-too (commissioning.optimise.bid_reasons).
+Selected bids become, for the main optimiser (commissioning.optimise.bid_selection): units per
+area × service × year (to count toward benchmark coverage beside existing provision; `bid_units`
+in coverage) and fixed commitments on the budget pot. Every bid, selected or not, gets a reason,
+and the money a round leaves gets one too (commissioning.optimise.bid_reasons).
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
-import polars as pl
-import pulp
-
 from commissioning.errors import InfeasibleScenario, SolverFailed
-from commissioning.models import (
-    Bid,
-    BidRound,
-    ExistingProvision,
-    FixedCommitment,
-    Scenario,
-    SolverOptions,
-)
-from commissioning.models.grant_checks import bid_commitment_id
+from commissioning.models import Bid, BidRound, Scenario
 from commissioning.money import pounds
 from commissioning.optimise.bid_reasons import (
     SCORE_SCALE,
@@ -57,18 +46,13 @@ from commissioning.optimise.bid_reasons import (
     money_left,
 )
 from commissioning.optimise.formula_grant import effective_pot_amounts
-from commissioning.optimise.solver import make_solver, run
-from commissioning.results import BIDS_SCHEMA
 
 __all__ = [
     "SCORE_SCALE",
-    "BidSelection",
     "RoundResult",
     "bid_annual_cost",
     "bid_value",
-    "bids_table",
     "round_budget",
-    "select_bids",
     "select_round",
 ]
 
@@ -114,39 +98,7 @@ def round_budget(scenario: Scenario, bid_round: BidRound) -> dict[str, int]:
     return budget
 
 
-# --- solving --------------------------------------------------------------------------------
-
-
-def _solve_mip(problem: pulp.LpProblem, options: SolverOptions, what: str) -> bool:
-    """True: solved to proven optimality. False: infeasible, confirmed by every attempt of the
-    solver ladder (HiGHS once called a feasible round infeasible). Anything else raises
-    SolverFailed."""
-    # Integer tolerance 1e-9 first: a bid's cost is up to millions of pence, so a "binary"
-    # of 1 - 1e-8 could hide pennies; the selection is re-checked in integers anyway.
-    solver = make_solver(
-        options, mip=True, relative_gap=0.0, absolute_gap=0.5, feasibility_tolerance=1e-9
-    )  # objectives are whole numbers, so within 0.5 of the bound is optimal
-    report = run(problem, solver, objective_tolerance=1e-9, confirm_infeasible="ladder")
-    if report.state == "optimal":
-        return True
-    if report.state == "infeasible":
-        return False
-    raise SolverFailed(
-        f"{what}: the solver stopped before proving the best selection of bids "
-        f"({report.state}, time limit {options.time_limit_seconds:g} s; tried: "
-        f"{'; '.join(report.attempts)}); no bids are reported"
-    )
-
-
-def _chosen(what: str, x: Mapping[str, pulp.LpVariable]) -> set[str]:
-    chosen = set()
-    for bid_id, var in x.items():
-        value = var.varValue
-        if value is None or min(abs(value), abs(value - 1)) > 1e-6:
-            raise SolverFailed(f"{what}: bid {bid_id} came back as {value}, not 0 or 1")
-        if value > 0.5:
-            chosen.add(bid_id)
-    return chosen
+# --- one round ------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -208,7 +160,13 @@ def select_round(
 
     selected: set[str] = set()
     if eligible:
-        selected = _optimise(what, bid_round, bids, eligible, costs, values, budget, cover, options)
+        # The MIP's module (and with it pulp and HiGHS) loads here, not at the top: `validate`
+        # reaches this module through the funding rounds and must not load the solver.
+        from commissioning.optimise.bid_mip import best_selection
+
+        selected = best_selection(
+            what, bid_round, bids, eligible, costs, values, budget, cover, options
+        )
     _verify(what, bid_round, bids, selected, costs, budget, cover)
     reasons = explain_round(bid_round, costs, values, budget, selected, ineligible)
     cost_by_year = {
@@ -223,75 +181,6 @@ def select_round(
         reasons=reasons,
         money_left=money_left(bid_round, costs, budget, selected, reasons),
     )
-
-
-def _optimise(
-    what: str,
-    bid_round: BidRound,
-    bids: Mapping[str, Bid],
-    eligible: Sequence[str],
-    costs: Mapping[str, int],
-    values: Mapping[str, int],
-    budget: Mapping[str, int],
-    cover: Sequence[str],
-    options: SolverOptions,
-) -> set[str]:
-    problem = pulp.LpProblem("bid_round", pulp.LpMaximize)
-    x = problem.add_variable_dict("x", (list(eligible),), cat=pulp.LpBinary)
-    for n, year in enumerate(sorted(budget)):
-        row = {x[b]: costs[b] for b in eligible if year in bids[b].years}
-        if row:
-            problem += pulp.LpAffineExpression(row) <= budget[year], f"budget_{n}"
-    for n, area in enumerate(cover):
-        row = {x[b]: 1 for b in eligible if area in bids[b].partner_areas}
-        problem += pulp.LpAffineExpression(row) >= 1, f"cover_{n}"
-    overlaps = False
-    if not bid_round.allow_overlap:
-        offering: dict[tuple[str, str], list[str]] = defaultdict(list)
-        for b in eligible:
-            for pair in sorted(deliveries(bids[b])):
-                offering[pair].append(b)
-        for n, pair in enumerate(sorted(offering)):
-            if len(offering[pair]) > 1:
-                row = {x[b]: 1 for b in offering[pair]}
-                problem += pulp.LpAffineExpression(row) <= 1, f"overlap_{n}"
-                overlaps = True
-
-    # 1. the best objective
-    value = pulp.LpAffineExpression({x[b]: values[b] for b in eligible})
-    problem += value
-    if not _solve_mip(problem, options, what):
-        budgets = ", ".join(f"{y} {pounds(budget[y])}" for y in sorted(budget))
-        rule = " without two bids for one service in one area" if overlaps else ""
-        raise InfeasibleScenario(
-            [f"{what}: no selection of bids within the budget ({budgets}) covers every area{rule}"]
-        )
-    best = sum(values[b] for b in _chosen(what, x))
-    problem += value >= best - 0.5, "best_value"
-
-    # 2. the least total cost among the best
-    cost = pulp.LpAffineExpression({x[b]: costs[b] * len(set(bids[b].years)) for b in eligible})
-    problem.sense = pulp.LpMinimize
-    problem.setObjective(cost)
-    if not _solve_mip(problem, options, what):
-        raise SolverFailed(f"{what}: the best selection of bids could not be found again")
-    incumbent = _chosen(what, x)
-    cheapest = sum(costs[b] * len(set(bids[b].years)) for b in incumbent)
-    problem += cost <= cheapest + 0.5, "least_cost"
-
-    # 3. earlier bid ids first: keep a bid if some tied selection (with the bids kept so far)
-    #    includes it, else leave it out
-    for b in eligible:
-        if b not in incumbent:
-            x[b].lowBound = 1
-            if _solve_mip(problem, options, what):
-                incumbent = _chosen(what, x)
-            else:
-                x[b].lowBound = 0
-                x[b].upBound = 0
-                continue
-        x[b].lowBound = 1
-    return incumbent
 
 
 def _verify(
@@ -323,114 +212,3 @@ def _verify(
     for b in selected:
         if len(set(bids[b].partner_areas)) < bid_round.min_partner_areas:
             raise SolverFailed(f"{what}: selected bid {b} has too few partner areas")
-
-
-# --- public API -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class BidSelection:
-    """Every round's outcome, as the bids table and as inputs for the main optimiser."""
-
-    table: pl.DataFrame  # BIDS_SCHEMA: one row per bid × year of the bid
-    rounds: list[RoundResult]
-    provision: dict[str, list[ExistingProvision]]  # year → selected bids' units per area/service
-    commitments: list[FixedCommitment]  # one per selected bid, on its round's budget pot
-
-
-def bids_table(scenario: Scenario, results: Sequence[RoundResult]) -> pl.DataFrame:
-    """Rows of BIDS_SCHEMA: every bid of every round, one row per year of the bid."""
-    by_id = {r.id: r for r in scenario.bid_rounds}
-    rows = []
-    for result in results:
-        for bid in by_id[result.round].bids:
-            cost = bid_annual_cost(scenario, bid)
-            for year in sorted(set(bid.years)):
-                rows.append(
-                    {
-                        "bid": bid.id,
-                        "provider": bid.provider,
-                        "selected": bid.id in result.selected,
-                        "score": float(bid.score),
-                        "year": year,
-                        "cost_pence": cost,
-                        "partner_areas": ";".join(sorted(set(bid.partner_areas))),
-                        "reason_code": result.reasons[bid.id].code,
-                        "reason": result.reasons[bid.id].text,
-                    }
-                )
-    return pl.DataFrame(rows, schema=BIDS_SCHEMA).sort("bid", "year", maintain_order=True)
-
-
-def _provision(
-    scenario: Scenario, results: Sequence[RoundResult]
-) -> dict[str, list[ExistingProvision]]:
-    by_id = {r.id: r for r in scenario.bid_rounds}
-    units: dict[tuple[str, str, str], Decimal] = defaultdict(Decimal)
-    sources: dict[tuple[str, str, str], list[str]] = defaultdict(list)
-    illustrative: dict[tuple[str, str, str], bool] = defaultdict(bool)
-    for result in results:
-        bids = {b.id: b for b in by_id[result.round].bids}
-        for bid_id in result.selected:
-            bid = bids[bid_id]
-            for year in set(bid.years):
-                for line in bid.services:
-                    if line.units_per_area == 0:
-                        continue
-                    for area in line.areas if line.areas is not None else bid.partner_areas:
-                        key = (year, area, line.service)
-                        units[key] += line.units_per_area
-                        if bid.id not in sources[key]:
-                            sources[key].append(bid.id)
-                        illustrative[key] |= bid.is_illustrative
-    provision: dict[str, list[ExistingProvision]] = {y: [] for y in scenario.financial_years}
-    for key in sorted(units):
-        year, area, service = key
-        provision[year].append(
-            ExistingProvision(
-                area=area,
-                service=service,
-                units=units[key],
-                source="selected co-commissioning bids: " + ", ".join(sorted(sources[key])),
-                is_assumption=illustrative[key],
-            )
-        )
-    return provision
-
-
-def _commitments(scenario: Scenario, results: Sequence[RoundResult]) -> list[FixedCommitment]:
-    by_id = {r.id: r for r in scenario.bid_rounds}
-    commitments = []
-    for result in results:
-        bid_round = by_id[result.round]
-        bids = {b.id: b for b in bid_round.bids}
-        for bid_id in result.selected:
-            bid = bids[bid_id]
-            services = sorted({line.service for line in bid.services})
-            commitments.append(
-                FixedCommitment(
-                    id=bid_commitment_id(bid.id),
-                    name=f"{bid.provider} (bid {bid.id})"[:500],
-                    pot=bid_round.budget_pot,
-                    amount_pence=bid_annual_cost(scenario, bid),
-                    years=sorted(set(bid.years)),
-                    service=services[0] if len(services) == 1 else None,
-                    source=f"selected in bid round {bid_round.id!r} ({bid_round.name})"[:2000],
-                )
-            )
-    return commitments
-
-
-def select_bids(scenario: Scenario) -> BidSelection:
-    """Run every bid round of the scenario (each on its own pot) and collect the outcome.
-
-    Raises InfeasibleScenario (plain words) when a round's coverage requirement cannot be met,
-    or SolverFailed when the solver cannot prove the best selection within its time limit.
-    """
-    results = [select_round(scenario, r) for r in scenario.bid_rounds]
-    return BidSelection(
-        table=bids_table(scenario, results),
-        rounds=results,
-        provision=_provision(scenario, results),
-        commitments=_commitments(scenario, results),
-    )

@@ -38,18 +38,16 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from fractions import Fraction
 from typing import TypeVar
 
 import polars as pl
-import pulp
 
-from commissioning.errors import InfeasibleScenario, SolverFailed
-from commissioning.models import Area, FormulaGrant, NeedWeight, Scenario, SolverOptions
+from commissioning.errors import InfeasibleScenario
+from commissioning.models import Area, FormulaGrant, NeedWeight, Scenario
 from commissioning.models.grants import split_pot_amounts
 from commissioning.money import pounds
-from commissioning.optimise.solver import make_solver, run
+from commissioning.optimise.grant_bounds import AreaBounds, area_bounds, infeasibilities
 from commissioning.results import GRANTS_SCHEMA
 
 __all__ = [
@@ -62,7 +60,6 @@ __all__ = [
     "need_shares",
 ]
 
-_SNAP = 1e-6  # LP values this close to a whole penny are that penny
 _Key = TypeVar("_Key", str, int)
 
 
@@ -123,230 +120,6 @@ def largest_remainder(total: int, shares: Mapping[_Key, Fraction]) -> dict[_Key,
     return result
 
 
-# --- bounds ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Bound:
-    pence: int
-    rule: str  # one of "min_grant", "max_loss", "max_below_target", "commitment", "max_gain"
-    words: str
-
-
-@dataclass(frozen=True)
-class _AreaBounds:
-    lower: _Bound | None
-    upper: _Bound | None
-
-    @property
-    def low(self) -> int:
-        return self.lower.pence if self.lower else 0
-
-    def high(self, pot: int) -> int:
-        return self.upper.pence if self.upper else pot
-
-
-def _pct(value: Decimal) -> str:
-    text = f"{value.normalize():f}"
-    return f"{text}%"
-
-
-def _bounds(
-    grant: FormulaGrant,
-    target: int,
-    previous: int | None,
-    committed: int | None,
-    commitment_year: str | None,
-) -> _AreaBounds:
-    policy = grant.transition
-    lows: list[_Bound] = []
-    if committed is not None:
-        lows.append(
-            _Bound(
-                committed,
-                "commitment",
-                f"the {policy.commitment_years}-year commitment made in {commitment_year}",
-            )
-        )
-    if policy.max_loss_pct is not None and previous is not None:
-        floor = math.ceil(Fraction(previous) * (100 - Fraction(policy.max_loss_pct)) / 100)
-        lows.append(
-            _Bound(
-                floor,
-                "max_loss",
-                f"the floor of at most {_pct(policy.max_loss_pct)} below last year's "
-                f"{pounds(previous)}",
-            )
-        )
-    if policy.max_below_target_pct is not None:
-        floor = math.ceil(Fraction(target) * (100 - Fraction(policy.max_below_target_pct)) / 100)
-        lows.append(
-            _Bound(
-                floor,
-                "max_below_target",
-                f"at most {_pct(policy.max_below_target_pct)} below its target of {pounds(target)}",
-            )
-        )
-    if policy.min_grant_pence is not None:
-        lows.append(
-            _Bound(
-                policy.min_grant_pence,
-                "min_grant",
-                "the minimum grant",
-            )
-        )
-    lower = max(lows, key=lambda b: b.pence) if lows else None  # first listed wins a tie
-    upper = None
-    if policy.max_gain_pct is not None and previous:
-        cap = math.floor(Fraction(previous) * (100 + Fraction(policy.max_gain_pct)) / 100)
-        upper = _Bound(
-            cap,
-            "max_gain",
-            f"the gains cap of {_pct(policy.max_gain_pct)} above last year's {pounds(previous)}",
-        )
-    return _AreaBounds(lower, upper)
-
-
-_RULE_NAMES = {
-    "commitment": "commitments from the period's first year",
-    "max_loss": "floors relative to last year",
-    "max_below_target": "floors relative to target",
-    "min_grant": "the minimum grant",
-}
-
-
-def _infeasibilities(
-    label: str,
-    grant: FormulaGrant,
-    pot: int,
-    areas: Sequence[Area],
-    bounds: Mapping[str, _AreaBounds],
-) -> list[str]:
-    """Plain-words reasons the policy cannot hold this year (complete for per-area bounds)."""
-    reasons = []
-    for a in areas:
-        b = bounds[a.code]
-        if b.lower and b.upper and b.lower.pence > b.upper.pence:
-            reasons.append(
-                f"{label}: {a.name} ({a.code}) must get at least {pounds(b.lower.pence)} "
-                f"({b.lower.words}) but at most {pounds(b.upper.pence)} ({b.upper.words})"
-            )
-    if reasons:
-        return reasons
-    floors = sum(bounds[a.code].low for a in areas)
-    if floors > pot:
-        rules = [bounds[a.code].lower for a in areas]
-        minimum = grant.transition.min_grant_pence
-        if minimum is not None and all(r is not None and r.rule == "min_grant" for r in rules):
-            reasons.append(
-                f"{label}: the minimum grant of {pounds(minimum)} × {len(areas)} areas = "
-                f"{pounds(floors)} exceeds the pot of {pounds(pot)}"
-            )
-        else:
-            parts = []
-            for rule, name in _RULE_NAMES.items():
-                held = [r.pence for r in rules if r is not None and r.rule == rule]
-                if held:
-                    areas_word = "area" if len(held) == 1 else "areas"
-                    parts.append(f"{name} for {len(held)} {areas_word}, {pounds(sum(held))}")
-            reasons.append(
-                f"{label}: the areas' floors add up to {pounds(floors)} ({'; '.join(parts)}), "
-                f"more than the pot of {pounds(pot)}"
-            )
-    if all(bounds[a.code].upper is not None for a in areas):
-        caps = sum(bounds[a.code].high(pot) for a in areas)
-        if caps < pot:
-            gain = grant.transition.max_gain_pct
-            assert gain is not None
-            reasons.append(
-                f"{label}: the gains cap of {_pct(gain)} above last year lets the areas receive "
-                f"at most {pounds(caps)} in total, less than the pot of {pounds(pot)}, and all of "
-                "the pot must be paid out"
-            )
-    return reasons
-
-
-# --- solving --------------------------------------------------------------------------------
-
-
-def _solve_lp(problem: pulp.LpProblem, options: SolverOptions, what: str) -> None:
-    """Solve an LP to proven optimality, or raise SolverFailed saying what was being solved.
-    The solver ladder retries errors and confirms an infeasible verdict before it is final."""
-    report = run(problem, make_solver(options, mip=False))
-    if report.state != "optimal":
-        raise SolverFailed(
-            f"{what}: the solver stopped without an optimal answer ({report.state}; tried: "
-            f"{'; '.join(report.attempts)}); no grants are reported"
-        )
-
-
-def _spread(
-    label: str,
-    pot: int,
-    anchors: Mapping[str, int],
-    targets: Mapping[str, int],
-    bounds: Mapping[str, _AreaBounds],
-    options: SolverOptions,
-) -> dict[str, float]:
-    """The LP: move areas from their anchors, in one direction, by the same % of target."""
-    residual = pot - sum(anchors.values())
-    # z is measured in pence of the whole pot (an area moves by at most its target share of z),
-    # which keeps the LP well scaled: with z as a fraction of each target the duals are ~1e-9,
-    # below the solvers' optimality tolerances, and they stop early.
-    scale = sum(max(t, 1) for t in targets.values())
-    problem = pulp.LpProblem("formula_grant", pulp.LpMinimize)
-    z = problem.add_variable("z", lowBound=0)
-    grants: dict[str, pulp.LpVariable] = {}
-    for n, (code, anchor) in enumerate(sorted(anchors.items())):
-        b = bounds[code]
-        if residual > 0:
-            x = problem.add_variable(f"x{n}", lowBound=anchor, upBound=b.high(pot))
-            move = pulp.LpAffineExpression({x: 1}, constant=-anchor)
-        else:
-            x = problem.add_variable(f"x{n}", lowBound=b.low, upBound=anchor)
-            move = pulp.LpAffineExpression({x: -1}, constant=anchor)
-        weight = max(targets[code], 1) / scale  # a zero target moves as if it were 1p
-        problem += move - weight * z <= 0, f"pro_rata_{n}"
-        grants[code] = x
-    problem += pulp.LpAffineExpression({x: 1 for x in grants.values()}) == pot, "pot"
-    problem += pulp.LpAffineExpression({z: 1})
-    _solve_lp(problem, options, label)
-    values = {}
-    for code, x in grants.items():
-        if x.varValue is None:
-            raise SolverFailed(f"{label}: the solver gave no grant for {code}")
-        values[code] = float(x.varValue)
-    return values
-
-
-def _round_within(
-    label: str,
-    values: Mapping[str, float],
-    total: int,
-    low: Mapping[str, int],
-    high: Mapping[str, int],
-) -> dict[str, int]:
-    """Whole pence summing to `total`: largest remainder, never past an area's bounds."""
-    snapped = {k: float(round(v)) if abs(v - round(v)) < _SNAP else v for k, v in values.items()}
-    result = {k: min(max(math.floor(v), low[k]), high[k]) for k, v in snapped.items()}
-    remainder = {k: round(v - math.floor(v), 6) for k, v in snapped.items()}
-    left = total - sum(result.values())
-    step = 1 if left > 0 else -1
-    order = sorted(result, key=lambda k: (-step * remainder[k], k))
-    while left:
-        moved = False
-        for k in order:
-            if left == 0:
-                break
-            if (step > 0 and result[k] < high[k]) or (step < 0 and result[k] > low[k]):
-                result[k] += step
-                left -= step
-                moved = True
-        if not moved:
-            raise SolverFailed(f"{label}: cannot round the grants to whole pence within bounds")
-    return result
-
-
 # --- public API -----------------------------------------------------------------------------
 
 
@@ -369,6 +142,10 @@ class GrantYear:
 
 def allocate_formula_grant(scenario: Scenario, grant: FormulaGrant) -> list[GrantYear]:
     """Solve one formula grant for every scenario year, in order."""
+    # The LP's module (and with it pulp and HiGHS) loads here, not at the top: `validate` imports
+    # this module for effective_pot_amounts and must not load the solver.
+    from commissioning.optimise.grant_lp import round_within, spread
+
     pot = scenario.pot(grant.pot)
     areas = sorted(
         (a for a in scenario.areas if pot.eligible_areas is None or a.code in pot.eligible_areas),
@@ -401,7 +178,7 @@ def allocate_formula_grant(scenario: Scenario, grant: FormulaGrant) -> list[Gran
             committed, committed_in = None, None
         targets = largest_remainder(available, shares)
         bounds = {
-            a.code: _bounds(
+            a.code: area_bounds(
                 grant,
                 targets[a.code],
                 previous[a.code] if previous is not None else None,
@@ -410,7 +187,7 @@ def allocate_formula_grant(scenario: Scenario, grant: FormulaGrant) -> list[Gran
             )
             for a in areas
         }
-        reasons = _infeasibilities(label, grant, available, areas, bounds)
+        reasons = infeasibilities(label, grant, available, areas, bounds)
         if reasons:
             raise InfeasibleScenario(reasons)
         low = {c: b.low for c, b in bounds.items()}
@@ -419,8 +196,8 @@ def allocate_formula_grant(scenario: Scenario, grant: FormulaGrant) -> list[Gran
         if sum(anchors.values()) == available:
             allocation = dict(anchors)
         else:
-            values = _spread(label, available, anchors, targets, bounds, scenario.policy.solver)
-            allocation = _round_within(label, values, available, low, high)
+            values = spread(label, available, anchors, targets, bounds, scenario.policy.solver)
+            allocation = round_within(label, values, available, low, high)
         binding = {c: _sits_on(allocation[c], targets[c], b) for c, b in bounds.items()}
         years.append(
             GrantYear(
@@ -443,7 +220,7 @@ def allocate_formula_grant(scenario: Scenario, grant: FormulaGrant) -> list[Gran
     return years
 
 
-def _sits_on(allocation: int, target: int, bounds: _AreaBounds) -> str | None:
+def _sits_on(allocation: int, target: int, bounds: AreaBounds) -> str | None:
     """The rule whose bound an area's grant sits on, when the grant is not its target."""
     if allocation == target:
         return None

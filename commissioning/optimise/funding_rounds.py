@@ -26,7 +26,8 @@ from commissioning.models import (
     Scenario,
     YearAmount,
 )
-from commissioning.optimise.bid_round import RoundResult, select_bids
+from commissioning.optimise.bid_round import RoundResult
+from commissioning.optimise.bid_selection import select_bids
 from commissioning.optimise.formula_grant import allocate_formula_grants, effective_pot_amounts
 
 T = TypeVar("T")

@@ -6,15 +6,11 @@ picklable, because worker processes receive the store and open their own connect
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
-Role = Literal["commissioner", "finance", "borough_lead"]
-ROLES: tuple[str, ...] = get_args(Role)
+from commissioning.store.roles import Role
 
 RunStatus = Literal["queued", "running", "succeeded", "failed", "infeasible"]
 # What a run computes: one solve, a sweep of solves, or a Monte Carlo of solves.
@@ -31,6 +27,8 @@ INTERRUPTED_REASON = "interrupted: the server stopped before this run finished; 
 
 def new_secret() -> str:
     """A new API key: 256 random bits, URL-safe, with a recognisable prefix."""
+    import secrets  # here, not at the top: the CLI's help text needs ROLES, not the crypto
+
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
@@ -42,10 +40,14 @@ def hash_secret(secret: str) -> str:
     (tens of milliseconds on every call). A plain SHA-256 is preimage-resistant for such inputs
     and lets the store find a key by an indexed lookup of its hash.
     """
+    import hashlib
+
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 def same_hash(a: str, b: str) -> bool:
+    import hmac
+
     return hmac.compare_digest(a.encode(), b.encode())
 
 

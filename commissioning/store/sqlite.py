@@ -14,17 +14,14 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from commissioning.store.interface import (
     FINISHED,
     INTERRUPTED_REASON,
-    ROLES,
     UNFINISHED,
     ApiKey,
     Role,
@@ -36,66 +33,19 @@ from commissioning.store.interface import (
     new_secret,
     same_hash,
 )
-
-SCHEMA_VERSION = 3
-
-SCHEMA = """
-CREATE TABLE IF NOT EXISTS api_keys (
-    id          TEXT PRIMARY KEY,
-    key_hash    TEXT NOT NULL UNIQUE,
-    role        TEXT NOT NULL CHECK (role IN ('commissioner', 'finance', 'borough_lead')),
-    area_code   TEXT,
-    label       TEXT NOT NULL DEFAULT '',
-    created_at  TEXT NOT NULL,
-    revoked_at  TEXT,
-    CHECK ((role = 'borough_lead') = (area_code IS NOT NULL))
-);
-CREATE TABLE IF NOT EXISTS scenarios (
-    id            TEXT PRIMARY KEY,
-    name          TEXT NOT NULL,
-    content_hash  TEXT NOT NULL,
-    body          TEXT NOT NULL,
-    created_at    TEXT NOT NULL,
-    created_by    TEXT REFERENCES api_keys(id)
-);
-CREATE INDEX IF NOT EXISTS scenarios_created ON scenarios (created_at, id);
-CREATE TABLE IF NOT EXISTS runs (
-    id            TEXT PRIMARY KEY,
-    scenario_id   TEXT NOT NULL REFERENCES scenarios(id),
-    status        TEXT NOT NULL
-                  CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'infeasible')),
-    reason        TEXT,
-    created_at    TEXT NOT NULL,
-    started_at    TEXT,
-    finished_at   TEXT,
-    published_at  TEXT,
-    published_by  TEXT REFERENCES api_keys(id),
-    summary       TEXT,
-    created_by    TEXT REFERENCES api_keys(id),
-    lease         TEXT,
-    kind          TEXT NOT NULL DEFAULT 'solve',
-    settings      TEXT,
-    progress_done INTEGER,
-    progress_total INTEGER,
-    CHECK (published_at IS NULL OR status = 'succeeded')
-);
-CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at, id);
-CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
-"""
-
-_RUN_COLUMNS = (
-    "runs.id, runs.scenario_id, scenarios.name, runs.status, runs.reason, runs.created_at, "
-    "runs.started_at, runs.finished_at, runs.published_at, runs.published_by, runs.summary, "
-    "runs.created_by, runs.kind, runs.settings, runs.progress_done, runs.progress_total"
+from commissioning.store.roles import ROLES
+from commissioning.store.sqlite_rows import (
+    RUN_COLUMNS,
+    key_from_row,
+    new_id,
+    now,
+    run_from_row,
+    scenario_from_row,
+    select_run,
 )
+from commissioning.store.sqlite_schema import SCHEMA_VERSION, connect, create_or_upgrade
 
-
-def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def new_id() -> str:
-    return uuid.uuid4().hex
+__all__ = ["SCHEMA_VERSION", "SqliteStore", "data_dir_for"]
 
 
 def data_dir_for(db_path: Path) -> Path:
@@ -123,17 +73,9 @@ class SqliteStore:
 
     # -- connections and transactions ------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        conn.row_factory = sqlite3.Row
-        conn.execute("PRAGMA foreign_keys = ON")
-        conn.execute("PRAGMA busy_timeout = 30000")
-        conn.execute("PRAGMA synchronous = FULL")
-        return conn
-
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = self._connect()
+        conn = connect(self.path)
         try:
             yield conn
         finally:
@@ -142,7 +84,7 @@ class SqliteStore:
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
-        conn = self._connect()
+        conn = connect(self.path)
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -157,27 +99,7 @@ class SqliteStore:
     def initialise(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self.runs_dir.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        try:
-            conn.execute("PRAGMA journal_mode = WAL")
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise RuntimeError(
-                    f"{self.path} was made by a newer version (schema {version}); upgrade first"
-                )
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                for statement in SCHEMA.split(";"):
-                    if statement.strip():
-                        conn.execute(statement)
-                _add_missing_columns(conn)
-                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-            conn.execute("COMMIT")
-        finally:
-            conn.close()
+        create_or_upgrade(self.path)
 
     # -- keys ------------------------------------------------------------------------------
 
@@ -208,12 +130,12 @@ class SqliteStore:
             ).fetchone()
         if row is None or not same_hash(row["key_hash"], digest):
             return None
-        return _key(row)
+        return key_from_row(row)
 
     def list_keys(self) -> list[ApiKey]:
         with self._read() as conn:
             rows = conn.execute("SELECT * FROM api_keys ORDER BY created_at, id").fetchall()
-        return [_key(r) for r in rows]
+        return [key_from_row(r) for r in rows]
 
     def revoke_key(self, key_id: str) -> bool:
         with self._write() as conn:
@@ -240,7 +162,7 @@ class SqliteStore:
     def get_scenario(self, scenario_id: str) -> StoredScenario | None:
         with self._read() as conn:
             row = conn.execute("SELECT * FROM scenarios WHERE id = ?", (scenario_id,)).fetchone()
-        return _scenario(row) if row else None
+        return scenario_from_row(row) if row else None
 
     def list_scenarios(self, limit: int = 100, offset: int = 0) -> list[StoredScenario]:
         with self._read() as conn:
@@ -248,7 +170,7 @@ class SqliteStore:
                 "SELECT * FROM scenarios ORDER BY created_at DESC, id LIMIT ? OFFSET ?",
                 (limit, offset),
             ).fetchall()
-        return [_scenario(r) for r in rows]
+        return [scenario_from_row(r) for r in rows]
 
     # -- runs ------------------------------------------------------------------------------
 
@@ -267,12 +189,12 @@ class SqliteStore:
                 "settings) VALUES (?, ?, 'queued', ?, ?, ?, ?)",
                 (run_id, scenario_id, now(), created_by, kind, text),
             )
-            return _run(_select_run(conn, run_id))
+            return run_from_row(select_run(conn, run_id))
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read() as conn:
-            row = _select_run(conn, run_id)
-        return _run(row) if row else None
+            row = select_run(conn, run_id)
+        return run_from_row(row) if row else None
 
     def list_runs(
         self,
@@ -289,12 +211,12 @@ class SqliteStore:
             where.append("runs.scenario_id = ?")
             params.append(scenario_id)
         sql = (
-            f"SELECT {_RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
+            f"SELECT {RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
             f"WHERE {' AND '.join(where)} ORDER BY runs.created_at DESC, runs.id LIMIT ? OFFSET ?"
         )
         with self._read() as conn:
             rows = conn.execute(sql, (*params, limit, offset)).fetchall()
-        return [_run(r) for r in rows]
+        return [run_from_row(r) for r in rows]
 
     def mark_running(self, run_id: str, lease: str | None = None) -> bool:
         with self._write() as conn:
@@ -356,10 +278,10 @@ class SqliteStore:
                 "WHERE id = ? AND status = 'succeeded' AND published_at IS NULL",
                 (now(), published_by, run_id),
             )
-            row = _select_run(conn, run_id)
+            row = select_run(conn, run_id)
         if row is None or row["status"] != "succeeded":
             return None
-        return _run(row)
+        return run_from_row(row)
 
     def fail_unfinished(self, reason: str, run_ids: list[str] | None = None) -> int:
         marks = ", ".join("?" for _ in UNFINISHED)
@@ -386,74 +308,3 @@ class SqliteStore:
         for leftover in self.runs_dir.glob(".*"):
             shutil.rmtree(leftover, ignore_errors=True)
         return failed
-
-
-def _add_missing_columns(conn: sqlite3.Connection) -> None:
-    """Bring a store made by an older version up to date (schema 1 had no run leases, schema
-    2 no run kinds: its runs are all solves)."""
-    columns = {row["name"] for row in conn.execute("PRAGMA table_info(runs)")}
-    added = {
-        "lease": "TEXT",
-        "kind": "TEXT NOT NULL DEFAULT 'solve'",
-        "settings": "TEXT",
-        "progress_done": "INTEGER",
-        "progress_total": "INTEGER",
-    }
-    for name, definition in added.items():
-        if name not in columns:
-            conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
-
-
-def _select_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row | None:
-    return cast(
-        "sqlite3.Row | None",
-        conn.execute(
-            f"SELECT {_RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
-            "WHERE runs.id = ?",
-            (run_id,),
-        ).fetchone(),
-    )
-
-
-def _key(row: sqlite3.Row) -> ApiKey:
-    return ApiKey(
-        id=row["id"],
-        role=row["role"],
-        area_code=row["area_code"],
-        label=row["label"],
-        created_at=row["created_at"],
-        revoked_at=row["revoked_at"],
-    )
-
-
-def _scenario(row: sqlite3.Row) -> StoredScenario:
-    return StoredScenario(
-        id=row["id"],
-        name=row["name"],
-        content_hash=row["content_hash"],
-        body=row["body"],
-        created_at=row["created_at"],
-        created_by=row["created_by"],
-    )
-
-
-def _run(row: sqlite3.Row | None) -> RunRecord:
-    assert row is not None
-    return RunRecord(
-        id=row[0],
-        scenario_id=row[1],
-        scenario_name=row[2],
-        status=row[3],
-        reason=row[4],
-        created_at=row[5],
-        started_at=row[6],
-        finished_at=row[7],
-        published_at=row[8],
-        published_by=row[9],
-        summary=json.loads(row[10]) if row[10] else None,
-        created_by=row[11],
-        kind=row[12],
-        settings=json.loads(row[13]) if row[13] else None,
-        progress_done=row[14],
-        progress_total=row[15],
-    )

@@ -1,0 +1,80 @@
+"""Rows of the SQLite store as records, and the values new rows are given (ids, timestamps)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from datetime import UTC, datetime
+from typing import cast
+
+from commissioning.store.interface import ApiKey, RunRecord, StoredScenario
+
+RUN_COLUMNS = (
+    "runs.id, runs.scenario_id, scenarios.name, runs.status, runs.reason, runs.created_at, "
+    "runs.started_at, runs.finished_at, runs.published_at, runs.published_by, runs.summary, "
+    "runs.created_by, runs.kind, runs.settings, runs.progress_done, runs.progress_total"
+)
+
+
+def now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def new_id() -> str:
+    return uuid.uuid4().hex
+
+
+def select_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row | None:
+    return cast(
+        "sqlite3.Row | None",
+        conn.execute(
+            f"SELECT {RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
+            "WHERE runs.id = ?",
+            (run_id,),
+        ).fetchone(),
+    )
+
+
+def key_from_row(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        role=row["role"],
+        area_code=row["area_code"],
+        label=row["label"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def scenario_from_row(row: sqlite3.Row) -> StoredScenario:
+    return StoredScenario(
+        id=row["id"],
+        name=row["name"],
+        content_hash=row["content_hash"],
+        body=row["body"],
+        created_at=row["created_at"],
+        created_by=row["created_by"],
+    )
+
+
+def run_from_row(row: sqlite3.Row | None) -> RunRecord:
+    assert row is not None
+    return RunRecord(
+        id=row[0],
+        scenario_id=row[1],
+        scenario_name=row[2],
+        status=row[3],
+        reason=row[4],
+        created_at=row[5],
+        started_at=row[6],
+        finished_at=row[7],
+        published_at=row[8],
+        published_by=row[9],
+        summary=json.loads(row[10]) if row[10] else None,
+        created_by=row[11],
+        kind=row[12],
+        settings=json.loads(row[13]) if row[13] else None,
+        progress_done=row[14],
+        progress_total=row[15],
+    )
