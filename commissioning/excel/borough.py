@@ -6,6 +6,7 @@ any other borough's rows; London figures appear only as averages.
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
@@ -18,7 +19,12 @@ from commissioning.excel import styles
 from commissioning.excel.as_written import as_written
 from commissioning.excel.coverage import COVERAGE_NOTE
 from commissioning.excel.data_sheet import write_data_sheet
-from commissioning.excel.files import add_sheet, new_workbook, save_workbook
+from commissioning.excel.files import (
+    add_sheet,
+    new_workbook,
+    no_garbage_collection,
+    save_workbook,
+)
 from commissioning.excel.grants_bids import bids_for_area, write_bids, write_grants
 from commissioning.excel.layout import (
     Column,
@@ -28,12 +34,13 @@ from commissioning.excel.layout import (
     highlight_below_benchmark,
     name_range,
     pounds,
+    set_style,
 )
 from commissioning.excel.methodology import write_methodology
 from commissioning.excel.names import pot_names, service_names
 from commissioning.excel.run_facts import financial_years, workbook_timestamp
 from commissioning.excel.summary import run_details
-from commissioning.excel.tables import only_area, write_allocations, write_commitments
+from commissioning.excel.tables import named, only_area, write_allocations, write_commitments
 from commissioning.models import Area
 from commissioning.results import RunResult
 
@@ -56,23 +63,26 @@ def write_borough_workbook(run: RunResult, area_code: str, path: str | Path) -> 
     area = next((a for a in run.scenario.areas if a.code == area_code), None)
     if area is None:
         raise UnknownAreaError(area_code, run)
-    run = as_written(run)
-    stamp = workbook_timestamp(run)
-    wb = new_workbook(
-        f"{area.name}: {run.scenario.name}", f"VAWG commissioning allocation, {area.name}", stamp
-    )
-    _write_summary(add_sheet(wb, "Summary"), run, area)
-    write_allocations(add_sheet(wb, "Funding"), run, area.code)
-    _write_targets(add_sheet(wb, "Targets"), run, area)
-    _write_coverage(add_sheet(wb, "Coverage"), run, area)
-    if "grants" in run.tables:
-        write_grants(add_sheet(wb, "Grant"), run, area.code)
-    if "bids" in run.tables and bids_for_area(run, area.code):
-        write_bids(add_sheet(wb, "Bids"), run, area.code)
-    if only_area(run.table("commitments"), area.code).height:
-        write_commitments(add_sheet(wb, "Commitments"), run, area.code)
-    write_methodology(add_sheet(wb, "Methodology"), run, area.code)
-    return save_workbook(wb, path, stamp)
+    with no_garbage_collection():
+        run = as_written(run)
+        stamp = workbook_timestamp(run)
+        wb = new_workbook(
+            f"{area.name}: {run.scenario.name}",
+            f"VAWG commissioning allocation, {area.name}",
+            stamp,
+        )
+        _write_summary(add_sheet(wb, "Summary"), run, area)
+        write_allocations(add_sheet(wb, "Funding"), run, area.code)
+        _write_targets(add_sheet(wb, "Targets"), run, area)
+        _write_coverage(add_sheet(wb, "Coverage"), run, area)
+        if "grants" in run.tables:
+            write_grants(add_sheet(wb, "Grant"), run, area.code)
+        if "bids" in run.tables and bids_for_area(run, area.code).height:
+            write_bids(add_sheet(wb, "Bids"), run, area.code)
+        if only_area(run.table("commitments"), area.code).height:
+            write_commitments(add_sheet(wb, "Commitments"), run, area.code)
+        write_methodology(add_sheet(wb, "Methodology"), run, area.code)
+        return save_workbook(wb, path, stamp)
 
 
 def _penny(value: Decimal) -> Decimal:
@@ -158,7 +168,7 @@ def _write_summary(ws: Worksheet, run: RunResult, area: Area) -> None:
         rows,
         total_row=["All years", *column_totals],
     )
-    if "bids" in run.tables and bids_for_area(run, area.code):
+    if "bids" in run.tables and bids_for_area(run, area.code).height:
         writer.skip()
         writer.note(
             f"Co-commissioning bids with {area.name} as a partner are on the Bids sheet; their "
@@ -227,12 +237,7 @@ def _write_targets(ws: Worksheet, run: RunResult, area: Area) -> None:
     own = {
         r["service"]: r["target_units"] for r in only_area(targets, area.code).iter_rows(named=True)
     }
-    london_mean = {
-        r["service"]: r["target_units"]
-        for r in targets.group_by("service", maintain_order=True)
-        .agg(pl.col("target_units").mean())
-        .iter_rows(named=True)
-    }
+    london_mean = dict(london_means(targets, ["service"], "target_units").iter_rows())
     writer = SheetWriter(ws)
     writer.title(
         f"Benchmark targets for {area.name}, worked",
@@ -275,7 +280,7 @@ def _write_targets(ws: Worksheet, run: RunResult, area: Area) -> None:
     placement = writer.table(columns, rows, "tblTargets")
     for r in range(placement.first_row, placement.last_row + 1):
         for letter in "DEF":
-            ws[f"{letter}{r}"].font = styles.INPUT_FONT
+            set_style(ws[f"{letter}{r}"], font=styles.INPUT_FONT)
 
     writer.skip()
     writer.subtitle(f"{area.name}'s indicators (from the scenario's area data)")
@@ -295,37 +300,43 @@ def _write_targets(ws: Worksheet, run: RunResult, area: Area) -> None:
     writer.finish(freeze=f"C{placement.first_row}", title_rows=f"{header_row}:{header_row}")
 
 
+def london_means(frame: pl.DataFrame, keys: list[str], column: str) -> pl.DataFrame:
+    """The keys and the mean of `column` over all boroughs, summed exactly (math.fsum).
+
+    A polars mean depends on how the table lies in memory (the chunks a CSV reader makes on
+    as many threads as the machine has), in the sixteenth digit; this does not.
+    """
+    groups = frame.group_by(keys, maintain_order=True).agg(pl.col(column).drop_nulls())
+    means = [math.fsum(v) / len(v) if v else None for v in groups[column].to_list()]
+    return groups.select(keys).with_columns(pl.Series(column, means, dtype=pl.Float64))
+
+
 def _write_coverage(ws: Worksheet, run: RunResult, area: Area) -> None:
-    services = service_names(run)
     coverage = run.table("coverage")
-    london = {
-        (r["year"], r["service"]): r["coverage_ratio"]
-        for r in coverage.group_by(["year", "service"], maintain_order=True)
-        .agg(pl.col("coverage_ratio").mean())
-        .iter_rows(named=True)
-    }
-    rows: list[list[Value]] = []
-    for r in only_area(coverage, area.code).iter_rows(named=True):
-        average = london.get((r["year"], r["service"]))
-        ratio = r["coverage_ratio"]
-        rows.append(
-            [
-                r["year"],
-                r["service"],
-                services.get(r["service"], r["service"]),
-                r["target_units"],
-                r["existing_units"],
-                r["bid_units"],
-                r["funded_units"],
-                r["total_units"],
-                ratio,
-                average,
-                None if ratio is None or average is None else ratio - average,
-                r["shortfall_units"],
-                pounds(r["funded_cost_pence"]),
-                r["explanation"],
-            ]
+    london = london_means(coverage, ["year", "service"], "coverage_ratio").rename(
+        {"coverage_ratio": "london_average"}
+    )
+    ratio, average = pl.col("coverage_ratio"), pl.col("london_average")
+    frame = (
+        only_area(coverage, area.code)
+        .join(london, on=["year", "service"], how="left", maintain_order="left", nulls_equal=True)
+        .select(
+            "year",
+            "service",
+            named(pl.col("service"), service_names(run)).alias("service_name"),
+            "target_units",
+            "existing_units",
+            "bid_units",
+            "funded_units",
+            "total_units",
+            ratio,
+            average,
+            (ratio - average).alias("difference"),
+            "shortfall_units",
+            "funded_cost_pence",
+            "explanation",
         )
+    )
     columns = [
         Column("Year"),
         Column("Service"),
@@ -339,7 +350,7 @@ def _write_coverage(ws: Worksheet, run: RunResult, area: Area) -> None:
         Column("London average coverage", styles.PERCENT),
         Column("Difference from London", "+0.0%;[Red]-0.0%;0.0%"),
         Column("Shortfall units", styles.UNITS),
-        Column("Funded cost", styles.POUNDS),
+        Column("Funded cost", styles.POUNDS, pence=True),
         Column("Explanation", width=50, wrap=True),
     ]
     sheet = write_data_sheet(
@@ -347,7 +358,7 @@ def _write_coverage(ws: Worksheet, run: RunResult, area: Area) -> None:
         f"Coverage of benchmark, {area.name}",
         COVERAGE_NOTE + " London average = mean over all boroughs in the run.",
         columns,
-        rows,
+        frame,
         "tblCoverage",
         totals=["Funded units", "Shortfall units", "Funded cost"],
         frozen_columns=2,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import polars as pl
 from openpyxl.chart import BarChart, Reference
 from openpyxl.chart.data_source import AxDataSource, StrRef
 from openpyxl.utils import quote_sheetname
@@ -9,10 +10,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
 from commissioning.excel.data_sheet import DataSheet, write_data_sheet
-from commissioning.excel.layout import Column, SheetWriter, Value, highlight_below_benchmark, pounds
+from commissioning.excel.layout import Column, SheetWriter, highlight_below_benchmark
 from commissioning.excel.names import benchmarked_services, service_names
 from commissioning.excel.run_facts import financial_years
-from commissioning.excel.tables import only_area
+from commissioning.excel.tables import named, only_area
+from commissioning.models import Area
 from commissioning.results import RunResult
 
 COVERAGE_NOTE = (
@@ -22,41 +24,41 @@ COVERAGE_NOTE = (
 )
 
 
-def _reason_codes(run: RunResult) -> dict[tuple[str, str, str], str]:
-    """Each cell's reason code (explanations.csv); runs written before it have none."""
+def _with_reason_codes(run: RunResult, frame: pl.DataFrame) -> pl.DataFrame:
+    """Each cell's reason code (explanations.csv) beside it; runs written before it have none."""
     table = run.tables.get("explanations")
     if table is None:
-        return {}
-    return {
-        (r["year"], r["area_code"], r["service"]): r["reason_code"]
-        for r in table.select("year", "area_code", "service", "reason_code").iter_rows(named=True)
-    }
+        return frame.with_columns(pl.lit(None, dtype=pl.String).alias("reason_code"))
+    codes = table.select("year", "area_code", "service", "reason_code").unique(
+        ["year", "area_code", "service"], keep="last", maintain_order=True
+    )
+    return frame.join(
+        codes,
+        on=["year", "area_code", "service"],
+        how="left",
+        maintain_order="left",
+        nulls_equal=True,
+    )
 
 
 def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
-    services = service_names(run)
-    frame = only_area(run.table("coverage"), area_code)
-    codes = _reason_codes(run)
-    rows: list[list[Value]] = [
-        [
-            r["year"],
-            r["area_code"],
-            r["area_name"],
-            r["service"],
-            services.get(r["service"], r["service"]),
-            r["target_units"],
-            r["existing_units"],
-            r["bid_units"],
-            r["funded_units"],
-            r["total_units"],
-            r["coverage_ratio"],
-            r["shortfall_units"],
-            pounds(r["funded_cost_pence"]),
-            r["explanation"],
-            codes.get((r["year"], r["area_code"], r["service"])),
-        ]
-        for r in frame.iter_rows(named=True)
-    ]
+    frame = _with_reason_codes(run, only_area(run.table("coverage"), area_code)).select(
+        "year",
+        "area_code",
+        "area_name",
+        "service",
+        named(pl.col("service"), service_names(run)).alias("service_name"),
+        "target_units",
+        "existing_units",
+        "bid_units",
+        "funded_units",
+        "total_units",
+        "coverage_ratio",
+        "shortfall_units",
+        "funded_cost_pence",
+        "explanation",
+        "reason_code",
+    )
     columns = [
         Column("Year"),
         Column("Area code"),
@@ -70,7 +72,7 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
         Column("Total units", styles.UNITS),
         Column("Coverage", styles.PERCENT),
         Column("Shortfall units", styles.UNITS),
-        Column("Funded cost", styles.POUNDS),
+        Column("Funded cost", styles.POUNDS, pence=True),
         Column("Explanation", width=50, wrap=True),
         Column("Reason code", width=22),
     ]
@@ -79,7 +81,7 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
         "Coverage of benchmark",
         COVERAGE_NOTE,
         columns,
-        rows,
+        frame,
         "tblCoverage",
         totals=[
             "Target units",
@@ -100,27 +102,19 @@ def write_coverage(ws: Worksheet, run: RunResult, area_code: str | None = None) 
 def write_coverage_by_borough(ws: Worksheet, run: RunResult) -> None:
     """One row per borough, one column per benchmarked service and year, and a chart per year."""
     services = service_names(run)
-    benchmarked = [
-        s for s in benchmarked_services(run) if s in set(run.table("coverage")["service"])
-    ]
+    present = set(run.table("coverage")["service"].unique().to_list())
+    benchmarked = [s for s in benchmarked_services(run) if s in present]
     years = financial_years(run)
-    ratio = {
-        (r["year"], r["area_code"], r["service"]): r["coverage_ratio"]
-        for r in run.table("coverage").iter_rows(named=True)
-    }
     areas = sorted(run.scenario.areas, key=lambda a: a.name)
-
     writer = SheetWriter(ws)
     writer.title("Coverage of benchmark by borough", COVERAGE_NOTE)
     writer.skip()
     columns = [Column("Area code"), Column("Borough")] + [
         Column(f"{services.get(s, s)} {y}", styles.PERCENT) for y in years for s in benchmarked
     ]
-    rows: list[list[Value]] = [
-        [a.code, a.name, *[ratio.get((y, a.code, s)) for y in years for s in benchmarked]]
-        for a in areas
-    ]
-    placement = writer.table(columns, rows, "tblCoverageByBorough")
+    placement = writer.long_table(
+        columns, _ratios_by_borough(run, areas, years, benchmarked), "tblCoverageByBorough"
+    )
     if placement.has_rows and benchmarked:
         first, last = placement.columns[columns[2].header], len(columns)
         highlight_below_benchmark(
@@ -146,6 +140,42 @@ def write_coverage_by_borough(ws: Worksheet, run: RunResult) -> None:
     writer.finish(
         freeze=f"C{placement.first_row}",
         title_rows=f"{placement.header_row}:{placement.header_row}",
+    )
+
+
+def _ratios_by_borough(
+    run: RunResult, areas: list[Area], years: list[str], services: list[str]
+) -> pl.DataFrame:
+    """Area code, name, then one coverage ratio per year × service, in the order given."""
+    names = {
+        f"{year}\x00{service}": f"ratio {k}"
+        for k, (year, service) in enumerate((y, s) for y in years for s in services)
+    }
+    ratios = (
+        run.table("coverage")
+        .filter(pl.col("year").is_in(years) & pl.col("service").is_in(services))
+        .unique(["year", "area_code", "service"], keep="last", maintain_order=True)
+        .select(
+            "area_code",
+            pl.concat_str("year", "service", separator="\x00").replace_strict(names).alias("key"),
+            "coverage_ratio",
+        )
+        .pivot(on="key", index="area_code", values="coverage_ratio")
+    )
+    ratios = ratios.with_columns(
+        pl.lit(None, dtype=pl.Float64).alias(name)
+        for name in names.values()
+        if name not in ratios.columns
+    )
+    grid = pl.DataFrame(
+        {"area_code": [a.code for a in areas], "area_name": [a.name for a in areas]},
+        schema={"area_code": pl.String, "area_name": pl.String},
+    )
+    return grid.join(
+        ratios.select("area_code", *names.values()),
+        on="area_code",
+        how="left",
+        maintain_order="left",
     )
 
 

@@ -12,11 +12,11 @@ Every table sheet has the same shape so people learn it once:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
-from openpyxl.styles import Alignment
+import polars as pl
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
@@ -28,6 +28,8 @@ from commissioning.excel.layout import (
     TablePlacement,
     Value,
     name_range,
+    pounds,
+    set_style,
 )
 
 TOTALS_ROW = 3
@@ -42,13 +44,16 @@ class DataSheet:
     total_cells: dict[str, str]  # heading -> cell holding the all-rows total
 
 
-def _exact_sum(values: list[Value]) -> Decimal | float:
-    numbers = [
-        v for v in values if isinstance(v, int | float | Decimal) and not isinstance(v, bool)
-    ]
-    if all(isinstance(v, Decimal | int) for v in numbers):
-        return sum((Decimal(v) for v in numbers), Decimal(0))
-    return sum(float(v) for v in numbers)
+def _exact_total(column: Column, values: pl.Series) -> Value:
+    """Money and whole numbers summed exactly; other numbers added in row order, as floats."""
+    if column.pence:
+        return pounds(int(values.sum()))
+    if values.dtype.is_integer():
+        return Decimal(int(values.sum()))
+    if values.dtype.is_float():
+        numbers = values.drop_nulls().to_list()
+        return sum(numbers) if numbers else Decimal(0)
+    return Decimal(0)
 
 
 def write_data_sheet(
@@ -56,20 +61,24 @@ def write_data_sheet(
     title: str,
     note: str,
     columns: Sequence[Column],
-    rows: Sequence[Sequence[Value]],
+    frame: pl.DataFrame,
     table_name: str,
     *,
     totals: Sequence[str] = (),
     frozen_columns: int = 0,
     total_label: str = "Total, all rows",
-    counts_in_total: Callable[[Sequence[Value]], bool] | None = None,
+    counted: pl.Series | None = None,
     total_names: dict[str, str] | None = None,
 ) -> DataSheet:
-    """Write the sheet; `totals` names the headings that get a total, `total_names` names cells."""
+    """Write the sheet from `frame`, one column per `columns` entry (Column.pence: whole pence).
+
+    `totals` names the headings that get a total, over the rows `counted` marks (all when None);
+    `total_names` names total cells.
+    """
     writer = SheetWriter(ws)
     writer.title(title, note)
     index = {c.header: j for j, c in enumerate(columns)}
-    last_row = HEADER_ROW + len(rows)
+    last_row = HEADER_ROW + frame.height
     total_cells: dict[str, str] = {}
     if totals:
         label_column = max(1, min(index[h] for h in totals))
@@ -79,21 +88,21 @@ def write_data_sheet(
             (FILTERED_ROW, "Total, rows shown by the filters", styles.NOTE_FONT),
         ):
             cell = writer.cell(row, label_column, label, font=font, fit=False)
-            cell.alignment = Alignment(horizontal="right")
-        counted = [r for r in rows if counts_in_total is None or counts_in_total(r)]
+            set_style(cell, alignment=styles.TOTAL_LABEL_ALIGN)
+        summed = frame if counted is None else frame.filter(counted)
         for heading in totals:
             j = index[heading]
             column = columns[j]
             cell = writer.cell(
                 TOTALS_ROW,
                 j + 1,
-                _exact_sum([r[j] for r in counted]),
+                _exact_total(column, summed.to_series(j)),
                 column.number_format,
                 font=styles.TOTAL_FONT,
                 fill=styles.TOTAL_FILL,
             )
             total_cells[heading] = cell.coordinate
-            if rows:
+            if frame.height:
                 letter = get_column_letter(j + 1)
                 # 109 = SUM that skips rows hidden by a filter.
                 writer.cell(
@@ -104,7 +113,7 @@ def write_data_sheet(
                     font=styles.NOTE_FONT,
                 )
     writer.row = HEADER_ROW
-    placement = writer.table(columns, rows, table_name)
+    placement = writer.long_table(columns, frame, table_name)
     for heading, name in (total_names or {}).items():
         name_range(ws, name, total_cells[heading])
     writer.finish(

@@ -1,21 +1,37 @@
-"""Creating workbooks and saving them atomically and reproducibly."""
+"""Creating workbooks and saving them atomically, reproducibly and fast.
+
+Saving differs from openpyxl's own in three ways, none of which changes what a sheet holds:
+- the rows of a sheet are written by sheet_xml (and a long table's by table_xml), not cell
+  by cell through ElementTree;
+- the garbage collector is off while a workbook is built and saved (`no_garbage_collection`):
+  collections were about a quarter of openpyxl's time at 320 areas, for the same bytes;
+- a part over a megabyte is deflated at level 1: at level 6 deflate alone cost 0.2 s of a
+  13 MB London workbook at 320 areas (2 s at 3,000). Smaller parts keep level 6, so the London
+  fixture's workbook is byte for byte what it was.
+"""
 
 from __future__ import annotations
 
-import os
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 
 from openpyxl import Workbook
+from openpyxl.drawing.spreadsheet_drawing import SpreadsheetDrawing
 from openpyxl.worksheet.worksheet import Worksheet
 from openpyxl.writer.excel import ExcelWriter
 
 from commissioning.excel.safe_text import safe_text, sheet_title
+from commissioning.excel.sheet_xml import SheetXmlWriter
+from commissioning.excel.table_xml import TableRows
 from commissioning.safe_output import staged_file
 
 CREATOR = "commissioning"
+LARGE_PART = 1 << 20  # bytes of XML above which a part is deflated fast rather than small
 
 
 def new_workbook(title: str, subject: str, stamp: datetime) -> Workbook:
@@ -29,7 +45,15 @@ def new_workbook(title: str, subject: str, stamp: datetime) -> Workbook:
     return wb
 
 
-def add_sheet(wb: Workbook, title: str) -> Worksheet:
+class TableSheet(Worksheet):
+    """A worksheet that may hold one long table whose rows are XML already (table_xml)."""
+
+    def __init__(self, parent: Workbook, title: str | None = None):
+        super().__init__(parent, title)
+        self.table_rows: TableRows | None = None
+
+
+def add_sheet(wb: Workbook, title: str) -> TableSheet:
     """A new sheet with a valid, unique tab name (Excel compares tab names ignoring case)."""
     base = sheet_title(title)
     taken = {name.lower() for name in wb.sheetnames}
@@ -38,7 +62,9 @@ def add_sheet(wb: Workbook, title: str) -> Worksheet:
         n += 1
         suffix = f" ({n})"
         candidate = base[: 31 - len(suffix)] + suffix
-    return wb.create_sheet(candidate)
+    sheet = TableSheet(wb, candidate)
+    wb._add_sheet(sheet)
+    return sheet
 
 
 class _PinnedZip(ZipFile):
@@ -55,6 +81,8 @@ class _PinnedZip(ZipFile):
         compress_type: int | None = None,
         compresslevel: int | None = None,
     ) -> None:
+        if compresslevel is None and len(data) > LARGE_PART:
+            compresslevel = 1
         if isinstance(zinfo_or_arcname, ZipInfo):
             info = zinfo_or_arcname
             info.date_time = self._date_time
@@ -64,24 +92,41 @@ class _PinnedZip(ZipFile):
             info.external_attr = 0o600 << 16
         super().writestr(info, data, compress_type, compresslevel)
 
-    def write(  # type: ignore[override]
-        self,
-        filename: str | os.PathLike[str],
-        arcname: str | None = None,
-        compress_type: int | None = None,
-        compresslevel: int | None = None,
-    ) -> None:
-        # openpyxl streams each worksheet through a temporary file, whose mtime would leak in.
-        data = Path(filename).read_bytes()
-        self.writestr(arcname or Path(filename).name, data, compress_type, compresslevel)
+
+class _WorkbookWriter(ExcelWriter):
+    """openpyxl's workbook writer, with each sheet's XML made by sheet_xml in memory."""
+
+    def write_worksheet(self, ws: Worksheet) -> None:
+        ws._drawing = SpreadsheetDrawing()
+        ws._drawing.charts = ws._charts
+        ws._drawing.images = ws._images
+        writer = SheetXmlWriter(ws, ws.table_rows if isinstance(ws, TableSheet) else None)
+        writer.write()
+        ws._rels = writer._rels
+        self._archive.writestr(ws.path[1:], writer.sheet_xml())
+        self.manifest.append(ws)
+
+
+@contextmanager
+def no_garbage_collection() -> Iterator[None]:
+    """No collections while a workbook is built and saved: openpyxl and the long tables make
+    many short-lived objects, freed by reference counting anyway, and the collector's passes
+    over them were about a quarter of the time (1.34x, the same bytes)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def save_workbook(wb: Workbook, path: str | Path, stamp: datetime) -> Path:
     """Write to a staging file beside `path`, then rename over it: never a half-written file."""
     path = Path(path)
     wb.properties.created = wb.properties.modified = stamp
-    with staged_file(path) as handle:
+    with no_garbage_collection(), staged_file(path) as handle:
         archive = _PinnedZip(handle, stamp.timetuple()[:6])
         with archive:
-            ExcelWriter(wb, archive).save()
+            _WorkbookWriter(wb, archive).save()
     return path

@@ -2,39 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
-
+import polars as pl
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
 from commissioning.excel.data_sheet import DataSheet, write_data_sheet
-from commissioning.excel.layout import Column, Value, pounds
+from commissioning.excel.layout import Column
 from commissioning.excel.names import area_names, partner_codes, pot_names
-from commissioning.excel.tables import only_area
+from commissioning.excel.tables import named, only_area
 from commissioning.results import RunResult
 
 
 def write_grants(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
-    pots = pot_names(run)
-    frame = only_area(run.table("grants"), area_code)
-    rows: list[list[Value]] = [
-        [
-            r["year"],
-            r["pot"],
-            pots.get(r["pot"], r["pot"]),
-            r["area_code"],
-            r["area_name"],
-            r["target_share"],
-            pounds(r["target_pence"]),
-            pounds(r["allocated_pence"]),
-            pounds(r["distance_pence"]),
-            pounds(r["previous_pence"]),
-            pounds(r["change_pence"]),
-            r["change_pct"],
-        ]
-        for r in frame.iter_rows(named=True)
-    ]
+    frame = only_area(run.table("grants"), area_code).select(
+        "year",
+        "pot",
+        named(pl.col("pot"), pot_names(run)).alias("pot_name"),
+        "area_code",
+        "area_name",
+        "target_share",
+        "target_pence",
+        "allocated_pence",
+        "distance_pence",
+        "previous_pence",
+        "change_pence",
+        "change_pct",
+    )
     columns = [
         Column("Year"),
         Column("Pot"),
@@ -42,11 +35,11 @@ def write_grants(ws: Worksheet, run: RunResult, area_code: str | None = None) ->
         Column("Area code"),
         Column("Borough"),
         Column("Target share", styles.SHARE),
-        Column("Formula target", styles.POUNDS),
-        Column("Grant allocated", styles.POUNDS),
-        Column("Distance from target", styles.POUNDS),
-        Column("Previous grant", styles.POUNDS),
-        Column("Change", styles.POUNDS),
+        Column("Formula target", styles.POUNDS, pence=True),
+        Column("Grant allocated", styles.POUNDS, pence=True),
+        Column("Distance from target", styles.POUNDS, pence=True),
+        Column("Previous grant", styles.POUNDS, pence=True),
+        Column("Change", styles.POUNDS, pence=True),
         Column("Change %", styles.PERCENT_POINTS),
     ]
     return write_data_sheet(
@@ -55,7 +48,7 @@ def write_grants(ws: Worksheet, run: RunResult, area_code: str | None = None) ->
         "Grant per borough: the need-formula target, then the grant after the transition rules "
         "(floors, limits on change). Distance = grant − target.",
         columns,
-        rows,
+        frame,
         "tblGrants",
         totals=[
             "Formula target",
@@ -71,11 +64,14 @@ def write_grants(ws: Worksheet, run: RunResult, area_code: str | None = None) ->
     )
 
 
-def bids_for_area(run: RunResult, area_code: str | None) -> list[dict[str, Any]]:
-    rows = list(run.table("bids").iter_rows(named=True))
+def bids_for_area(run: RunResult, area_code: str | None) -> pl.DataFrame:
+    """All bids (area_code None), or those the area is a partner in."""
+    bids = run.table("bids")
     if area_code is None:
-        return rows
-    return [r for r in rows if area_code in partner_codes(r["partner_areas"])]
+        return bids
+    return bids.filter(
+        pl.Series([area_code in partner_codes(p) for p in bids["partner_areas"]], dtype=pl.Boolean)
+    )
 
 
 def _money_left_note(run: RunResult) -> str:
@@ -89,41 +85,37 @@ def _money_left_note(run: RunResult) -> str:
 def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
     """All bids (London), or only those the area is a partner in, without naming the others."""
     areas = area_names(run)
-    rows: list[list[Value]] = []
-    for r in bids_for_area(run, area_code):
-        codes = partner_codes(r["partner_areas"])
-        partners: Value = (
-            len(codes) if area_code else "; ".join(f"{areas.get(c, c)} ({c})" for c in codes)
-        )
-        rows.append(
-            [
-                r["bid"],
-                r["provider"],
-                bool(r["selected"]),
-                r["score"],
-                r["year"],
-                pounds(r["cost_pence"]),
-                partners,
-                r["reason_code"],
-                r["reason"],
-            ]
-        )
+    bids = bids_for_area(run, area_code)
+    codes = [partner_codes(p) for p in bids["partner_areas"]]
+    partners = (
+        pl.Series([len(c) for c in codes], dtype=pl.Int64)
+        if area_code
+        else pl.Series(["; ".join(f"{areas.get(c, c)} ({c})" for c in row) for row in codes])
+    )
+    frame = bids.select(
+        "bid",
+        "provider",
+        pl.col("selected").fill_null(False),
+        "score",
+        "year",
+        "cost_pence",
+        pl.lit(partners).alias("partners"),
+        "reason_code",
+        "reason",
+    )
     columns = [
         Column("Bid"),
         Column("Provider", width=30),
         Column("Selected"),
         Column("Score", styles.SCORE),
         Column("Year"),
-        Column("Cost", styles.POUNDS),
+        Column("Cost", styles.POUNDS, pence=True),
         Column("Partner boroughs", styles.WHOLE, width=14)
         if area_code
         else Column("Partner boroughs", width=60, wrap=True),
         Column("Reason code", width=24),
         Column("Reason", width=60, wrap=True),
     ]
-
-    def selected(row: Sequence[Value]) -> bool:
-        return row[2] is True
 
     return write_data_sheet(
         ws,
@@ -132,12 +124,12 @@ def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> D
         "bid's, shared by its partner boroughs. Reason: why the bid was selected or not."
         + ("" if area_code else _money_left_note(run)),
         columns,
-        rows,
+        frame,
         "tblBids",
         totals=["Cost"],
         frozen_columns=2,
         total_label="Total, selected bids",
-        counts_in_total=selected,
+        counted=frame["selected"],
         total_names={
             "Cost": "Bids_Selected_Total" if area_code is None else "Borough_Bids_Selected_Total"
         },

@@ -12,17 +12,24 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import overload
+from weakref import WeakKeyDictionary
 
-from openpyxl.cell.cell import Cell
+import polars as pl
+from openpyxl.cell.cell import Cell, MergedCell
 from openpyxl.formatting.rule import CellIsRule, DataBarRule
 from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.styles.cell_style import StyleArray
 from openpyxl.utils import absolute_coordinate, get_column_letter, quote_sheetname
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.workbook.workbook import Workbook
+from openpyxl.worksheet.merge import MergedCellRange
 from openpyxl.worksheet.table import Table, TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
+from commissioning.excel.files import TableSheet
 from commissioning.excel.safe_text import safe_text, workbook_name
+from commissioning.excel.table_xml import table_rows
 
 
 @dataclass(frozen=True)
@@ -56,6 +63,7 @@ class Column:
     number_format: str | None = None
     width: float | None = None  # None: fit to the widest value
     wrap: bool = False
+    pence: bool = False  # a long table's frame holds whole pence, shown as exact pounds
 
 
 def _shown_width(value: Value, number_format: str | None) -> float:
@@ -69,6 +77,44 @@ def _shown_width(value: Value, number_format: str | None) -> float:
         # Digits, thousands separators, pence and the £ sign.
         return len(f"{abs(float(value)):,.2f}") + 3
     return max((len(line) for line in str(value).splitlines()), default=0) * 1.1
+
+
+# Per workbook: each font, fill and alignment object given to a cell, by identity, with its index.
+_KNOWN_STYLES: WeakKeyDictionary[Workbook, dict[int, tuple[object, int]]] = WeakKeyDictionary()
+
+
+def _style_index(wb: Workbook, collection: str, style: object) -> int:
+    known = _KNOWN_STYLES.setdefault(wb, {})
+    found = known.get(id(style))
+    if found is None:
+        found = known[id(style)] = (style, getattr(wb, collection).add(style))
+    return found[1]
+
+
+def set_style(
+    cell: Cell,
+    *,
+    font: Font | None = None,
+    fill: PatternFill | None = None,
+    alignment: Alignment | None = None,
+) -> None:
+    """`cell.font = font` and so on, registering each style object once per workbook.
+
+    openpyxl hashes every attribute of a style each time a cell is given one, which was most
+    of the time spent styling the Summary and Methodology sheets. The style objects here are
+    the module constants of `styles`, which nothing changes.
+    """
+    if font is None and fill is None and alignment is None:
+        return
+    if not cell._style:
+        cell._style = StyleArray()
+    wb = cell.parent.parent
+    if font is not None:
+        cell._style.fontId = _style_index(wb, "_fonts", font)
+    if fill is not None:
+        cell._style.fillId = _style_index(wb, "_fills", fill)
+    if alignment is not None:
+        cell._style.alignmentId = _style_index(wb, "_alignments", alignment)
 
 
 def put(
@@ -138,10 +184,7 @@ class SheetWriter:
         fit: bool = True,
     ) -> Cell:
         cell = put(self.ws, row, column, value, number_format)
-        if font is not None:
-            cell.font = font
-        if fill is not None:
-            cell.fill = fill
+        set_style(cell, font=font, fill=fill)
         if fit:
             self._grow(column, _shown_width(value, number_format))
         return cell
@@ -170,7 +213,7 @@ class SheetWriter:
         for label, value, number_format in pairs:
             self.cell(self.row, 1, label, font=styles.LABEL_FONT)
             cell = self.cell(self.row, 2, value, number_format, fit=False)
-            cell.alignment = Alignment(horizontal="left", wrap_text=True, vertical="top")
+            set_style(cell, alignment=styles.KEY_VALUE_ALIGN)
             where[label] = cell.coordinate
             self.row += 1
         return where
@@ -194,7 +237,7 @@ class SheetWriter:
             cell = self.cell(
                 row, j, text, font=styles.HEADER_FONT, fill=styles.HEADER_FILL, fit=False
             )
-            cell.alignment = styles.HEADER_ALIGN
+            set_style(cell, alignment=styles.HEADER_ALIGN)
             longest_word = max((len(w) for w in col.header.split()), default=0)
             self._grow(j, max(longest_word + 2, min(len(col.header), 16) + 2))
             if col.width is not None:
@@ -222,15 +265,12 @@ class SheetWriter:
             for j, (col, value) in enumerate(zip(columns, values, strict=True), start=1):
                 cell = self.cell(r, j, value, col.number_format, fit=j not in wraps)
                 if j in wraps:
-                    cell.alignment = styles.WRAP
+                    set_style(cell, alignment=styles.WRAP)
         placement = TablePlacement(
             self.ws, header_row, header_row + 1, r, {c.header: j for j, c in enumerate(columns, 1)}
         )
         if table_name and placement.has_rows:
-            ref = f"A{header_row}:{get_column_letter(len(columns))}{r}"
-            table = Table(displayName=table_name, ref=ref)
-            table.tableStyleInfo = TableStyleInfo(name=styles.TABLE_STYLE, showRowStripes=True)
-            self.ws.add_table(table)
+            self._add_table(table_name, header_row, len(columns), r)
         self.row = r + 1
         if total_row is not None:
             # Below the table, never inside it, so sorting and filtering leave it alone.
@@ -246,12 +286,61 @@ class SheetWriter:
             self.row += 1
         return placement
 
+    def long_table(
+        self, columns: Sequence[Column], frame: pl.DataFrame, table_name: str | None = None
+    ) -> TablePlacement:
+        """`table` for many rows: one frame column per sheet column, written as XML.
+
+        The cells are the ones `table` would write for the same values (table_xml), but the
+        rows must be the last of the sheet's cells, and a sheet holds one such table.
+        """
+        if not isinstance(self.ws, TableSheet):
+            raise TypeError("a long table needs a sheet made by files.add_sheet")
+        if self.ws.table_rows is not None:
+            raise ValueError(f"{self.ws.title!r} already has a long table")
+        header_row = self.header(columns, unique=table_name is not None)
+        last_row = header_row + frame.height
+        if frame.height:
+            rows, widths = table_rows(self.ws, list(columns), frame, header_row + 1)
+            self.ws.table_rows = rows
+            for j, width in widths.items():
+                self._grow(j, width)
+        placement = TablePlacement(
+            self.ws,
+            header_row,
+            header_row + 1,
+            last_row,
+            {c.header: j for j, c in enumerate(columns, 1)},
+        )
+        if table_name and placement.has_rows:
+            self._add_table(table_name, header_row, len(columns), last_row)
+        self.row = last_row + 1
+        return placement
+
+    def _add_table(self, name: str, header_row: int, width: int, last_row: int) -> None:
+        table = Table(displayName=name, ref=f"A{header_row}:{get_column_letter(width)}{last_row}")
+        table.tableStyleInfo = TableStyleInfo(name=styles.TABLE_STYLE, showRowStripes=True)
+        # Named from the headings now: openpyxl would read the whole range back as cells.
+        table._initialise_columns()
+        for j, column in enumerate(table.tableColumns, start=1):
+            column.name = str(self.ws.cell(row=header_row, column=j).value)
+        self.ws.add_table(table)
+
     def finish(self, freeze: str | None = None, title_rows: str | None = None) -> None:
         if freeze:
             self.ws.freeze_panes = freeze
         widths = {**self.widths, **self.fixed_widths}
         styles.set_column_widths(self.ws, {get_column_letter(j): w for j, w in widths.items()})
         styles.print_setup(self.ws, title_rows)
+
+
+def merge_across(ws: Worksheet, row: int, last_column: int) -> None:
+    """Merge A{row} to the last column: `ws.merge_cells` without its border and protection
+    copying, which was most of the Methodology sheet's time and changes nothing here (the
+    first cell has no border, and the default protection is what every cell has)."""
+    ws.merged_cells.add(MergedCellRange(ws, f"A{row}:{get_column_letter(last_column)}{row}"))
+    for column in range(2, last_column + 1):
+        ws._cells[row, column] = MergedCell(ws, row=row, column=column)
 
 
 def name_range(ws: Worksheet, name: str, ref: str) -> str:

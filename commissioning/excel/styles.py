@@ -32,6 +32,9 @@ TOTAL_FILL = PatternFill("solid", fgColor="D9E1F2")
 INPUT_FONT = Font(color="0000FF")
 WRAP = Alignment(wrap_text=True, vertical="top")
 HEADER_ALIGN = Alignment(wrap_text=True, vertical="center")
+KEY_VALUE_ALIGN = Alignment(horizontal="left", wrap_text=True, vertical="top")
+# Right-aligned so a long total label spills into the empty cells on its left.
+TOTAL_LABEL_ALIGN = Alignment(horizontal="right")
 
 BELOW_BENCHMARK_FILL = PatternFill("solid", fgColor="F8CBAD", bgColor="F8CBAD")
 BELOW_BENCHMARK_FONT = Font(color="9C0006")

@@ -5,12 +5,19 @@ from __future__ import annotations
 from collections import defaultdict
 from decimal import Decimal
 
+import polars as pl
 from openpyxl.worksheet.worksheet import Worksheet
+from pydantic import ValidationError
 
-from commissioning.analysis.scorecard import RULE_OBJECTIVE_LABEL, Coverage, scorecard
+from commissioning.analysis.scorecard import (
+    RULE_OBJECTIVE_LABEL,
+    Coverage,
+    Scorecard,
+    scorecard,
+)
 from commissioning.excel import run_facts, styles
 from commissioning.excel.layout import Column, Formula, SheetWriter, Value, name_range, pounds
-from commissioning.excel.methodology import FAIRNESS_IN_WORDS
+from commissioning.excel.methodology_words import FAIRNESS_IN_WORDS
 from commissioning.money import pounds as pounds_text
 from commissioning.results import RunResult
 
@@ -124,8 +131,13 @@ def _by_service(writer: SheetWriter, run: RunResult) -> None:
             committed[r["service"]] += r["amount_pence"]
         else:
             unserviced[r["name"]] += r["amount_pence"]
-    for r in run.table("allocations").iter_rows(named=True):
-        allocated[r["service"]] += r["cost_pence"]
+    by_service = (
+        run.table("allocations")
+        .group_by("service", maintain_order=True)
+        .agg(pl.col("cost_pence").sum())
+    )
+    for service, pence in by_service.iter_rows():
+        allocated[service] += pence
     order = [s.id for s in run.scenario.services]
     order += sorted((set(committed) | set(allocated)) - set(order))
     rows: list[list[Value]] = [
@@ -174,9 +186,24 @@ def _shown(coverage: Coverage | None) -> Value:
     return None if coverage is None else Decimal(coverage.percent.removesuffix("%")) / 100
 
 
+def run_scorecard(run: RunResult) -> Scorecard:
+    """The scorecard `runs.with_scorecard` put in the summary, else the run's own, worked out.
+
+    The summary's is the same figures (it is computed from the tables at the precision their
+    CSV files keep), and working it out again was a fifth of the workbook's time.
+    """
+    recorded = run.summary.get("scorecard")
+    if isinstance(recorded, dict):
+        try:
+            return Scorecard.model_validate(recorded)
+        except ValidationError:
+            pass  # written by another version: work it out from the tables
+    return scorecard(run)
+
+
 def _scorecard(writer: SheetWriter, run: RunResult) -> None:
     """The run's scorecard (commissioning.analysis.scorecard), as summary.json and the CLI."""
-    card = scorecard(run)
+    card = run_scorecard(run)
     usable = card.affordability
     ratio: Value = (
         card.highest_over_lowest
@@ -281,7 +308,8 @@ def _scorecard(writer: SheetWriter, run: RunResult) -> None:
     if card.unfundable:
         writer.skip()
         writer.subtitle("Scorecard: benchmarked cells no pot may fund")
-        writer.table(
+        # One row per cell, so as many as there are areas: written as a long table, last.
+        writer.long_table(
             [
                 Column("Year"),
                 Column("Area"),
@@ -289,8 +317,15 @@ def _scorecard(writer: SheetWriter, run: RunResult) -> None:
                 Column("Service"),
                 Column("Below benchmark"),
             ],
-            [
-                [c.year, c.area_code, c.area_name, c.service, c.below_benchmark]
-                for c in card.unfundable
-            ],
+            pl.DataFrame(
+                [c.model_dump() for c in card.unfundable],
+                schema={
+                    "year": pl.String,
+                    "area_code": pl.String,
+                    "area_name": pl.String,
+                    "service": pl.String,
+                    "below_benchmark": pl.Boolean,
+                },
+                orient="row",
+            ),
         )

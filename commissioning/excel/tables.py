@@ -7,9 +7,11 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
 from commissioning.excel.data_sheet import DataSheet, write_data_sheet
-from commissioning.excel.layout import Column, Value, pounds
+from commissioning.excel.layout import Column
 from commissioning.excel.names import PAN_LONDON, area_names, pot_names, service_names
 from commissioning.results import RunResult
+
+MONEY_COLUMNS = ("budget_pence", "committed_pence", "allocated_pence", "unspent_pence")
 
 
 def only_area(frame: pl.DataFrame, area_code: str | None) -> pl.DataFrame:
@@ -17,23 +19,23 @@ def only_area(frame: pl.DataFrame, area_code: str | None) -> pl.DataFrame:
     return frame if area_code is None else frame.filter(pl.col("area_code") == area_code)
 
 
+def named(ids: pl.Expr, names: dict[str, str]) -> pl.Expr:
+    """Each id's name, or the id itself when it has none (as `names.get(id, id)`)."""
+    return ids.replace(names)
+
+
 def write_allocations(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
-    services, pots = service_names(run), pot_names(run)
-    frame = only_area(run.table("allocations"), area_code)
-    rows: list[list[Value]] = [
-        [
-            r["year"],
-            r["area_code"],
-            r["area_name"],
-            r["service"],
-            services.get(r["service"], r["service"]),
-            r["pot"],
-            pots.get(r["pot"], r["pot"]),
-            r["units"],
-            pounds(r["cost_pence"]),
-        ]
-        for r in frame.iter_rows(named=True)
-    ]
+    frame = only_area(run.table("allocations"), area_code).select(
+        "year",
+        "area_code",
+        "area_name",
+        "service",
+        named(pl.col("service"), service_names(run)).alias("service_name"),
+        "pot",
+        named(pl.col("pot"), pot_names(run)).alias("pot_name"),
+        "units",
+        "cost_pence",
+    )
     columns = [
         Column("Year"),
         Column("Area code"),
@@ -43,7 +45,7 @@ def write_allocations(ws: Worksheet, run: RunResult, area_code: str | None = Non
         Column("Pot"),
         Column("Pot name", width=30),
         Column("Units funded", styles.UNITS),
-        Column("Cost", styles.POUNDS),
+        Column("Cost", styles.POUNDS, pence=True),
     ]
     where = "this borough" if area_code else "London"
     return write_data_sheet(
@@ -52,7 +54,7 @@ def write_allocations(ws: Worksheet, run: RunResult, area_code: str | None = Non
         f"Units of each service funded for {where}, one row per year × borough × service × pot. "
         "Use the filter arrows on the headings; row 4 totals only the rows shown.",
         columns,
-        rows,
+        frame,
         "tblAllocations",
         totals=["Units funded", "Cost"],
         frozen_columns=3,
@@ -62,29 +64,22 @@ def write_allocations(ws: Worksheet, run: RunResult, area_code: str | None = Non
 
 def write_pots(ws: Worksheet, run: RunResult) -> DataSheet:
     kinds = {p.id: p.kind.replace("_", " ") for p in run.scenario.pots}
-    rows: list[list[Value]] = []
-    for r in run.table("pots").iter_rows(named=True):
-        rows.append(
-            [
-                r["year"],
-                r["pot"],
-                r["pot_name"],
-                kinds.get(r["pot"], ""),
-                pounds(r["budget_pence"]),
-                pounds(r["committed_pence"]),
-                pounds(r["allocated_pence"]),
-                pounds(r["unspent_pence"]),
-            ]
-        )
+    frame = run.table("pots").select(
+        "year",
+        "pot",
+        "pot_name",
+        pl.col("pot").replace_strict(kinds, default="", return_dtype=pl.String).alias("kind"),
+        *MONEY_COLUMNS,
+    )
     columns = [
         Column("Year"),
         Column("Pot"),
         Column("Pot name", width=40),
         Column("Kind"),
-        Column("Budget", styles.POUNDS),
-        Column("Committed", styles.POUNDS),
-        Column("Allocated", styles.POUNDS),
-        Column("Unspent", styles.POUNDS),
+        Column("Budget", styles.POUNDS, pence=True),
+        Column("Committed", styles.POUNDS, pence=True),
+        Column("Allocated", styles.POUNDS, pence=True),
+        Column("Unspent", styles.POUNDS, pence=True),
     ]
     return write_data_sheet(
         ws,
@@ -92,7 +87,7 @@ def write_pots(ws: Worksheet, run: RunResult) -> DataSheet:
         "Each pot's budget per year: committed to fixed contracts first, then allocated by the "
         "optimiser; unspent is what is left.",
         columns,
-        rows,
+        frame,
         "tblPots",
         totals=["Budget", "Committed", "Allocated", "Unspent"],
         frozen_columns=2,
@@ -100,21 +95,22 @@ def write_pots(ws: Worksheet, run: RunResult) -> DataSheet:
 
 
 def write_commitments(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
-    services, pots, areas = service_names(run), pot_names(run), area_names(run)
-    frame = only_area(run.table("commitments"), area_code)
-    rows: list[list[Value]] = [
-        [
-            r["year"],
-            r["commitment"],
-            r["name"],
-            r["pot"],
-            pots.get(r["pot"], r["pot"]),
-            services.get(r["service"], r["service"]) if r["service"] else "",
-            areas.get(r["area_code"], r["area_code"]) if r["area_code"] else PAN_LONDON,
-            pounds(r["amount_pence"]),
-        ]
-        for r in frame.iter_rows(named=True)
-    ]
+    frame = only_area(run.table("commitments"), area_code).select(
+        "year",
+        "commitment",
+        "name",
+        "pot",
+        named(pl.col("pot"), pot_names(run)).alias("pot_name"),
+        pl.when(pl.col("service").is_null() | (pl.col("service") == ""))
+        .then(pl.lit(""))
+        .otherwise(named(pl.col("service"), service_names(run)))
+        .alias("service_name"),
+        pl.when(pl.col("area_code").is_null() | (pl.col("area_code") == ""))
+        .then(pl.lit(PAN_LONDON))
+        .otherwise(named(pl.col("area_code"), area_names(run)))
+        .alias("area"),
+        "amount_pence",
+    )
     columns = [
         Column("Year"),
         Column("Commitment"),
@@ -123,7 +119,7 @@ def write_commitments(ws: Worksheet, run: RunResult, area_code: str | None = Non
         Column("Pot name", width=30),
         Column("Service", width=30),
         Column("Area"),
-        Column("Amount", styles.POUNDS),
+        Column("Amount", styles.POUNDS, pence=True),
     ]
     return write_data_sheet(
         ws,
@@ -131,7 +127,7 @@ def write_commitments(ws: Worksheet, run: RunResult, area_code: str | None = Non
         "What each pot pays before the optimiser allocates: fixed contracts and, where the "
         "scenario has them, formula grants and selected bids.",
         columns,
-        rows,
+        frame,
         "tblCommitments",
         totals=["Amount"],
         frozen_columns=2,
@@ -140,19 +136,30 @@ def write_commitments(ws: Worksheet, run: RunResult, area_code: str | None = Non
 
 def write_need(ws: Worksheet, run: RunResult) -> DataSheet:
     indicators = [w.indicator for w in run.scenario.policy.need_weights]
-    groups = {a.code: a.group or "" for a in run.scenario.areas}
-    values = {a.code: a.indicators for a in run.scenario.areas}
-    rows: list[list[Value]] = [
-        [
-            r["area_code"],
-            r["area_name"],
-            groups.get(r["area_code"], ""),
-            *[values.get(r["area_code"], {}).get(i) for i in indicators],
-            r["need_share"],
-            r["need_index"],
-        ]
-        for r in run.table("need").iter_rows(named=True)
-    ]
+    scenario_areas = run.scenario.areas
+    areas = pl.DataFrame(
+        {
+            "area_code": [a.code for a in scenario_areas],
+            "group": [a.group or "" for a in scenario_areas],
+            **{
+                f"indicator {k}": [a.indicators.get(i) for a in scenario_areas]
+                for k, i in enumerate(indicators)
+            },
+        },
+        schema_overrides={f"indicator {k}": pl.Float64 for k in range(len(indicators))},
+    ).unique("area_code", keep="last", maintain_order=True)
+    frame = (
+        run.table("need")
+        .join(areas, on="area_code", how="left", maintain_order="left")
+        .select(
+            "area_code",
+            "area_name",
+            pl.col("group").fill_null(""),
+            *[f"indicator {k}" for k in range(len(indicators))],
+            "need_share",
+            "need_index",
+        )
+    )
     columns = [
         Column("Area code"),
         Column("Borough"),
@@ -167,7 +174,7 @@ def write_need(ws: Worksheet, run: RunResult) -> DataSheet:
         "Need index per borough from the weighted indicators (see Methodology); an index of 1 "
         "is the average borough.",
         columns,
-        rows,
+        frame,
         "tblNeed",
         frozen_columns=2,
     )
