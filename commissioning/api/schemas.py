@@ -207,7 +207,8 @@ class RunTiming(Out):
         description="Every step of the solve in the order reached (funding rounds, allocation "
         "data, models and fairness cells, the check that some allocation exists, fairness, "
         "stability, cost, split by pot, reasons, tables, cost to benchmark, binding rules) and "
-        "`other`; they add up to wall_time_seconds. Null for a run written before steps were timed.",
+        "`other`; they add up to wall_time_seconds. Null for a run written before steps "
+        "were timed.",
     )
     model_seconds: float | None = Field(
         None, description="Across the steps: building PuLP models and passing them to HiGHS."

@@ -15,13 +15,18 @@ purchase even though a few pence are left (a pot with £7,166.67 left binds half
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
+from functools import cache
 
+import numpy as np
 import polars as pl
 import pulp
 
 from commissioning.explain_schemas import BINDING_SCHEMA
+from commissioning.optimise.cell_arrays import Cell, CellArrays
 from commissioning.optimise.data import AllocationData
-from commissioning.optimise.model import AllocationModel
+from commissioning.optimise.model import RULES, AllocationModel, define_pot_eligibility
+from commissioning.optimise.solver import Problem
 from commissioning.optimise.split import Payment
 
 # Rows that are bookkeeping, not rules a commissioner set.
@@ -32,17 +37,14 @@ _PULP_NAME = str.maketrans("-+[] ", "_____")
 def binding_table(
     data: AllocationData, granules: dict[tuple[int, str], int], payments: list[Payment]
 ) -> pl.DataFrame:
-    model = AllocationModel(data)
-    for cell, var in model.units.items():
-        var.varValue = granules[cell]
     spent: dict[tuple[int, str, str], int] = defaultdict(int)
     class_of = {i: cls.index for cls in data.classes for i in cls.slots}
     for year, i, pot, pence in payments:
         spent[(class_of[i], pot, year)] += pence
-    for key, var in model.spend.items():
-        var.varValue = spent.get(key, 0)
+    model = _Delivered(data, granules, spent)
+    cheapest = cache(lambda pot: _cheapest_granule(data, pot))
     rows = [
-        _rule_row(data, model, name, description)
+        _rule_row(data, model, name, description, cheapest)
         for name, description in model.described.items()
         if not name.startswith(_SKIPPED)
     ]
@@ -50,8 +52,62 @@ def binding_table(
     return pl.DataFrame([r for r in rows if r is not None], schema=BINDING_SCHEMA)
 
 
+class _Units(dict[Cell, pulp.LpVariable]):
+    """A cell's units variable, made when a rule row first uses it, holding the delivered
+    granules: most rows name only a few cells, and making a variable per cell was most of
+    the cost of this table."""
+
+    def __init__(self, problem: pulp.LpProblem, data: AllocationData, granules: dict[Cell, int]):
+        super().__init__()
+        self.problem = problem
+        self.data = data
+        self.granules = granules
+
+    def __missing__(self, cell: Cell) -> pulp.LpVariable:
+        slot = self.data.slots[cell[0]]
+        var = self.problem.add_variable(f"units[{slot.area}][{slot.service}][{cell[1]}]")
+        var.varValue = self.granules[cell]
+        self[cell] = var
+        return var
+
+
+class _Delivered(AllocationModel):
+    """The allocation model's rule rows (its own `define_*` functions, so the same rows and
+    words) over variables that hold the delivered allocation. The bookkeeping rows that tie
+    every cell's units to its class's spending are left out: the table skips them, and they
+    would need a variable for every cell."""
+
+    def __init__(
+        self,
+        data: AllocationData,
+        granules: dict[Cell, int],
+        spent: dict[tuple[int, str, str], int],
+    ):
+        self.delivered = granules
+        self.spent = spent
+        super().__init__(data)
+
+    def _build(self) -> None:
+        self.problem = Problem("binding", pulp.LpMinimize)
+        self.units = _Units(self.problem, self.data, self.delivered)
+        self.spend = {}
+        for cls in self.data.classes:
+            for pot in cls.pots:
+                for year in self.data.years:
+                    var = self.problem.add_variable(f"spend[{pot}][class{cls.index}][{year}]")
+                    var.varValue = self.spent.get((cls.index, pot, year), 0)
+                    self.spend[(cls.index, pot, year)] = var
+        for rule in RULES:
+            if rule is not define_pot_eligibility:
+                rule(self)
+
+
 def _rule_row(
-    data: AllocationData, model: AllocationModel, name: str, description: str
+    data: AllocationData,
+    model: AllocationModel,
+    name: str,
+    description: str,
+    cheapest_granule: Callable[[str], float | None],
 ) -> dict[str, object] | None:
     row = model.problem.get_constraint_by_name(name.translate(_PULP_NAME))
     if row is None or not len(row):
@@ -69,7 +125,7 @@ def _rule_row(
     ]
     step = min(costs) if money and costs else 1.0
     if family == "pot_budget":
-        cheapest = _cheapest_granule(data, keys[0])
+        cheapest = cheapest_granule(keys[0])
         step = cheapest if cheapest is not None else step
     exact = abs(slack) < (0.5 if money else 1e-9)
     return {
@@ -112,40 +168,46 @@ def _cheapest_granule(data: AllocationData, pot: str) -> float | None:
 def _bound_rows(
     data: AllocationData, granules: dict[tuple[int, str], int]
 ) -> list[dict[str, object] | None]:
+    """Cells at their cap or floor (bounds on units, not rows), slot by slot, year by year."""
+    cells = CellArrays(data, granules)
+    n = cells.granules
+    floor = np.fromiter((s.floor for s in data.slots), dtype=np.int64, count=len(data.slots))
+    at_cap = cells.capped & (n >= cells.cap)
+    at_floor = (floor[:, None] > 0) & (n <= floor[:, None])
     rows: list[dict[str, object] | None] = []
-    for slot in data.slots:
-        for year in data.years:
-            n = granules[(slot.index, year)]
-            cap = slot.cap_in(year)
-            where = f"[{slot.area}][{slot.service}][{year}]"
-            if cap is not None and n >= cap:
-                rows.append(
-                    _bound(
-                        year,
-                        "cell_cap",
-                        f"cell_cap{where}",
-                        f"{slot.area_name} {slot.service} {year}: at most "
-                        f"{cap * slot.granule_units} units ({slot.cap_rule})",
-                        slot.area,
-                        "<=",
-                        cap,
-                        n,
-                    )
+    for i, j in zip(*np.nonzero(at_cap | at_floor), strict=True):
+        slot, year = data.slots[i], data.years[j]
+        count = int(n[i, j])
+        where = f"[{slot.area}][{slot.service}][{year}]"
+        if at_cap[i, j]:
+            cap = int(cells.cap[i, j])
+            rows.append(
+                _bound(
+                    year,
+                    "cell_cap",
+                    f"cell_cap{where}",
+                    f"{slot.area_name} {slot.service} {year}: at most "
+                    f"{cap * slot.granule_units} units ({slot.cap_rule})",
+                    slot.area,
+                    "<=",
+                    cap,
+                    count,
                 )
-            if slot.floor > 0 and n <= slot.floor:
-                rows.append(
-                    _bound(
-                        year,
-                        "cell_floor",
-                        f"cell_floor{where}",
-                        f"{slot.area_name} {slot.service} {year}: at least "
-                        f"{slot.floor * slot.granule_units} units (area floor)",
-                        slot.area,
-                        ">=",
-                        slot.floor,
-                        n,
-                    )
+            )
+        if at_floor[i, j]:
+            rows.append(
+                _bound(
+                    year,
+                    "cell_floor",
+                    f"cell_floor{where}",
+                    f"{slot.area_name} {slot.service} {year}: at least "
+                    f"{slot.floor * slot.granule_units} units (area floor)",
+                    slot.area,
+                    ">=",
+                    slot.floor,
+                    count,
                 )
+            )
     return rows
 
 

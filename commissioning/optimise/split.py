@@ -9,9 +9,11 @@ integers, so pot totals reconcile to the penny.
 
 from __future__ import annotations
 
+import numpy as np
 import pulp
 
 from commissioning.errors import SolverFailed
+from commissioning.optimise.cell_arrays import granule_matrix
 from commissioning.optimise.data import AllocationData
 from commissioning.optimise.solver import make_solver, run
 
@@ -21,11 +23,17 @@ Payment = tuple[str, int, str, int]  # (year, slot index, pot, pence)
 def split_by_pot(data: AllocationData, granules: dict[tuple[int, str], int]) -> list[Payment]:
     payments: list[Payment] = []
     order = {p: i for i, p in enumerate(data.pot_ids)}
-    for year in data.years:
-        totals = {
-            cls.index: sum(granules[(i, year)] * data.slots[i].granule_cost for i in cls.slots)
-            for cls in data.classes
-        }
+    cost = np.fromiter((s.granule_cost for s in data.slots), dtype=np.int64, count=len(data.slots))
+    # pence per cell, slot × year
+    pence = granule_matrix(data, granules) * cost[:, None]
+    # each class's cells in the order its money is poured into them: (area, service)
+    poured = {
+        cls.index: sorted(cls.slots, key=lambda i: (data.slots[i].area, data.slots[i].service))
+        for cls in data.classes
+    }
+    for j, year in enumerate(data.years):
+        due = pence[:, j].tolist()
+        totals = {cls.index: sum(due[i] for i in cls.slots) for cls in data.classes}
         problem = pulp.LpProblem(f"pot_split_{year}", pulp.LpMinimize)
         money = {
             (cls.index, pot): problem.add_variable(
@@ -75,23 +83,22 @@ def split_by_pot(data: AllocationData, granules: dict[tuple[int, str], int]) -> 
         for cls in data.classes:
             if totals[cls.index] > 0:
                 pot_money = {p: round(money[(cls.index, p)].varValue or 0) for p in cls.pots}
-                payments.extend(_pour(data, cls.slots, granules, year, pot_money))
+                payments.extend(_pour(data, poured[cls.index], due, year, pot_money))
     return payments
 
 
 def _pour(
     data: AllocationData,
-    slot_indices: tuple[int, ...],
-    granules: dict[tuple[int, str], int],
+    cells: list[int],
+    due_by_slot: list[int],
     year: str,
     pot_money: dict[str, int],
 ) -> list[Payment]:
     """Fill the class's cells, in (area, service) order, from its pots in the scenario's order."""
     payments: list[Payment] = []
     queue = [(p, m) for p, m in pot_money.items() if m > 0]
-    cells = sorted(slot_indices, key=lambda i: (data.slots[i].area, data.slots[i].service))
     for i in cells:
-        due = granules[(i, year)] * data.slots[i].granule_cost
+        due = due_by_slot[i]
         while due > 0:
             if not queue:
                 raise SolverFailed(f"{year}: pot money ran out while paying {data.slots[i].area}")
