@@ -16,7 +16,8 @@ years. Inside each child:
   the next £10,000, £100,000 and £1m in each pot would buy. It is reported on its own: it is a
   fixed number of whole re-solves (pots × years × 6), bounded by the scenario's time limit.
 
-Figures are CPU seconds of the process (`time.process_time`, all threads) — medians of the
+Children run polars on one thread, as the `commissioning` command does (set POLARS_MAX_THREADS
+to measure otherwise). Figures are CPU seconds of the process (`time.process_time`, all threads) — medians of the
 repeats — and peak RSS (`ru_maxrss`). Build ÷ solve comes from the solve's own timing.json
 (`model_seconds` ÷ `solver_seconds`: time spent building models and handing them to HiGHS
 against time spent inside HiGHS). The last line is the growth exponent from 320 to the
@@ -28,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import platform
 import resource
 import statistics
@@ -88,6 +90,8 @@ def measure(areas: int, repeats: int, with_marginal: bool) -> dict[str, float]:
             check=True,
             capture_output=True,
             text=True,
+            # As `commissioning` runs (cli.one_polars_thread), unless the caller says otherwise.
+            env={**os.environ, "POLARS_MAX_THREADS": os.environ.get("POLARS_MAX_THREADS", "1")},
         )
         runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
     medians = {key: statistics.median(r[key] for r in runs) for key in runs[0]}

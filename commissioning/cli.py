@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -239,6 +240,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    one_polars_thread()
     args = build_parser().parse_args(argv)
     try:
         return int(args.run(args))
@@ -247,6 +249,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         if code is None:
             raise
         return code
+
+
+def one_polars_thread() -> None:
+    """Run polars on one thread in the command and every process it starts (they inherit the
+    environment), unless POLARS_MAX_THREADS says otherwise.
+
+    The tables here are small (at most a few hundred thousand rows) and the solve itself is
+    single-threaded, so polars' thread pool only adds work: on the 2-core build machine one
+    thread made a 320-area `solve` 18 % cheaper in CPU and in wall time, and 1,000 and 3,000
+    areas 7-8 % (benchmarks/scaling.py, BENCHMARKS.md). Polars reads the setting when it is
+    first imported, which in the command is after this (it imports what it uses lazily).
+    """
+    os.environ.setdefault("POLARS_MAX_THREADS", "1")
 
 
 def _reported(exc: Exception, source: str) -> int | None:

@@ -9,6 +9,7 @@ whatever the machine's speed. The timings themselves are in BENCHMARKS.md.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -95,3 +96,24 @@ def test_the_solver_loads_when_a_scenario_is_solved(tmp_path: Path) -> None:
     loaded = loaded_after(code, tmp_path)
     assert SOLVER | {"polars", "pydantic"} <= loaded
     assert "openpyxl" not in loaded  # the workbook is written by the caller, not the engine
+
+
+def test_the_command_runs_polars_on_one_thread(tmp_path: Path) -> None:
+    """The command sets POLARS_MAX_THREADS=1 before polars loads (BENCHMARKS.md: on two cores
+    polars' pool only adds work to these small tables); a setting of the user's own wins."""
+    script = (
+        "import os, sys\n"
+        "os.environ.pop('POLARS_MAX_THREADS', None)\n"
+        f"from commissioning.cli import main; main(['validate', {str(LONDON)!r}])\n"
+        "import polars; sys.stderr.write(f'threads={polars.thread_pool_size()}')\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert "threads=1" in done.stderr
+    chosen = subprocess.run(
+        [sys.executable, "-c", script.replace("os.environ.pop('POLARS_MAX_THREADS', None)", "")],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "POLARS_MAX_THREADS": "2"},
+    )
+    assert "threads=2" in chosen.stderr, chosen.stderr
