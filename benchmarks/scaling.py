@@ -16,12 +16,12 @@ years. Inside each child:
   the next £10,000, £100,000 and £1m in each pot would buy. It is reported on its own: it is a
   fixed number of whole re-solves (pots × years × 6), bounded by the scenario's time limit.
 
-Children run polars on one thread, as the `commissioning` command does (set POLARS_MAX_THREADS
-to measure otherwise). Figures are CPU seconds of the process (`time.process_time`, all threads) — medians of the
-repeats — and peak RSS (`ru_maxrss`). Build ÷ solve comes from the solve's own timing.json
-(`model_seconds` ÷ `solver_seconds`: time spent building models and handing them to HiGHS
-against time spent inside HiGHS). The last line is the growth exponent from 320 to the
-largest size: log(t_N / t_320) / log(N / 320).
+Children run polars on one thread, as the `commissioning` command does (set
+POLARS_MAX_THREADS to measure otherwise). Figures are CPU seconds of the process
+(`time.process_time`, all threads), medians of the repeats, and peak RSS (`ru_maxrss`).
+Build ÷ solve comes from the solve's own timing.json (`model_seconds` ÷ `solver_seconds`: time
+spent building models and handing them to HiGHS against time spent inside HiGHS). The last
+line is the growth exponent from 320 to the largest size: log(t_N / t_320) / log(N / 320).
 """
 
 from __future__ import annotations
