@@ -25,7 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from commissioning.optimise import stages
 from commissioning.optimise.data import build_data
 from commissioning.optimise.funding_rounds import prepare
-from commissioning.optimise.solver import _HiGHSFromCurrentValues
+from commissioning.optimise.highs_pass import HiGHSFromCurrentValues
 from commissioning.synthetic import synthetic_scenario
 
 
@@ -53,7 +53,7 @@ def main() -> None:
         for presolve in ("on", "off"):
             for var, value in zip(problem.variables(), start, strict=True):
                 var.varValue = value
-            solver = _HiGHSFromCurrentValues(msg=False, gapRel=gap, mip=True)
+            solver = HiGHSFromCurrentValues(msg=False, gapRel=gap, mip=True)
             call = solver.callSolver
 
             def with_presolve(

@@ -32,24 +32,35 @@ no attempt gives a better checked answer, the start is kept and reported as an u
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import functools
 import math
 import os
-import sys
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import highspy
-import numpy as np
 import pulp
 
 from commissioning.errors import SolverFailed
 from commissioning.models import SolverOptions
-from commissioning.optimise.clock import building_models, inside_highs
+from commissioning.optimise.highs_pass import (
+    INTEGER_TOLERANCE,
+    ROW_TOLERANCE,
+    HiGHSFromCurrentValues,
+    HiGHSInBulk,
+    ModelArrays,
+    Problem,
+    feasible_by_arrays,
+)
+from commissioning.optimise.solver_context import (
+    current_retry_log,
+    quiet_stdout,
+    remaining_seconds,
+    retry_log,
+    run_deadline,
+    run_limit,
+)
 
 SolveState = Literal["optimal", "time_limit_with_solution", "infeasible", "no_solution"]
 
@@ -88,88 +99,12 @@ class SolveReport:
         return self.state in ("optimal", "time_limit_with_solution")
 
 
-@functools.cache
-def _devnull() -> int:
-    """One descriptor on /dev/null for the process (a search silences HiGHS hundreds of times)."""
-    return os.open(os.devnull, os.O_WRONLY)
-
-
-@contextlib.contextmanager
-def quiet_stdout() -> Iterator[None]:
-    """HiGHS prints a banner on fd 1 even with msg=False; keep CLI and JSON output clean."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    try:
-        os.dup2(_devnull(), 1)
-        yield
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
-# --- the run's deadline ---------------------------------------------------------------------
-
-_DEADLINE: contextvars.ContextVar[tuple[float, float] | None] = contextvars.ContextVar(
-    "commissioning_solve_deadline", default=None
-)
-
-
-@contextlib.contextmanager
-def run_deadline(seconds: float | None) -> Iterator[None]:
-    """Within this block every solve gets at most the time left of `seconds` from now (an outer
-    deadline that ends sooner still wins), so a run's solves share one time limit instead of
-    each getting a fresh one."""
-    if seconds is None:
-        yield
-        return
-    ends = time.monotonic() + seconds
-    outer = _DEADLINE.get()
-    if outer is not None and outer[0] <= ends:
-        ends, seconds = outer
-    token = _DEADLINE.set((ends, seconds))
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
-
-
-def remaining_seconds() -> float | None:
-    """Seconds left before the run's deadline (None: no deadline set)."""
-    deadline = _DEADLINE.get()
-    return None if deadline is None else deadline[0] - time.monotonic()
-
-
-_RETRIES: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
-    "commissioning_solver_retries", default=None
-)
-
-
-@contextlib.contextmanager
-def retry_log() -> Iterator[list[str]]:
-    """Collect, for the run's summary, every solve that needed more than its first attempt or
-    kept its warm start: one line each, naming the attempts and their outcomes. A confirmed
-    infeasible verdict is routine (the fairness search asks for levels that cannot be reached)
-    and is not logged."""
-    log: list[str] = []
-    token = _RETRIES.set(log)
-    try:
-        yield log
-    finally:
-        _RETRIES.reset(token)
-
-
 def _log_retries(report: SolveReport) -> SolveReport:
-    log = _RETRIES.get()
+    log = current_retry_log()
     rescued = len(report.attempts) > 1 and report.has_solution
     if log is not None and (rescued or report.kept_start or report.state == "no_solution"):
         log.append("; ".join(report.attempts))
     return report
-
-
-def _run_limit() -> float | None:
-    deadline = _DEADLINE.get()
-    return None if deadline is None else deadline[1]
 
 
 # Below this many seconds an attempt cannot do anything useful; treat the time as spent.
@@ -244,7 +179,7 @@ def _build(attempt: _Attempt, settings: _Settings, time_limit: float | None) -> 
         options["mip_feasibility_tolerance"] = attempt.tolerance
     if not attempt.presolve:
         options["presolve"] = "off"
-    kind = _HiGHSFromCurrentValues if attempt.warm_start else _HiGHSInBulk
+    kind = HiGHSFromCurrentValues if attempt.warm_start else HiGHSInBulk
     return kind(
         msg=False,
         timeLimit=time_limit,
@@ -296,219 +231,6 @@ def make_solver(
     return solver
 
 
-_STATUS = highspy.HighsModelStatus
-# PuLP 3.3's reading of HiGHS's model status (`pulp.HiGHS.findSolutionValues`): (status,
-# solution status); any other status is "not solved, no solution".
-_PULP_STATUS = {
-    _STATUS.kOptimal: (pulp.LpStatusOptimal, pulp.LpSolutionOptimal),
-    _STATUS.kInfeasible: (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible),
-    _STATUS.kUnboundedOrInfeasible: (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible),
-    _STATUS.kUnbounded: (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded),
-    **{
-        stopped: (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible)
-        for stopped in (
-            _STATUS.kObjectiveBound,
-            _STATUS.kObjectiveTarget,
-            _STATUS.kInterrupt,
-            _STATUS.kTimeLimit,
-            _STATUS.kIterationLimit,
-        )
-    },
-}
-# Stopped by a limit with no solution at all (HiGHS then reports an infinite objective).
-_STOPPED_EARLY = (_STATUS.kTimeLimit, _STATUS.kIterationLimit)
-
-
-@dataclass(frozen=True)
-class _ModelArrays:
-    """The model as passed to HiGHS: column bounds and kinds, row bounds, rows in CSR form."""
-
-    lower: np.ndarray
-    upper: np.ndarray
-    integer: np.ndarray
-    row_lower: np.ndarray
-    row_upper: np.ndarray
-    starts: np.ndarray  # one more than rows: row r is index[starts[r]:starts[r + 1]]
-    index: np.ndarray
-    value: np.ndarray
-
-
-class Problem(pulp.LpProblem):
-    """PuLP's problem, with its variable list kept rather than rebuilt on every call.
-
-    `LpProblem.variables()` walks every row to register stray variables and sorts them all
-    each time it is called, and a solve calls it several times (at 1,000 areas, 0.9 s of a 4 s
-    solve). Here every variable is created with `add_variable`, so the registered list is
-    already complete; it is sorted by name as PuLP sorts it (HiGHS sees the same columns in
-    the same order) only when a variable has been added since. The pass to HiGHS checks that
-    no row uses a variable the problem does not hold.
-    """
-
-    _sorted_count = -1
-
-    def variables(self) -> list[pulp.LpVariable]:
-        if self._sorted_count != len(self._variables):
-            self._variables.sort(key=lambda v: v.name)
-            self._sorted_count = len(self._variables)
-        return self._variables
-
-
-class _RowTerms:
-    """Each row's columns and coefficients as arrays, kept between passes of the same problem.
-
-    A problem is passed to HiGHS many times (the check that an allocation exists, each
-    fairness check on the full model, each later stage) and most of its rows never change:
-    only their bounds do (`changeRHS`), and bounds are read afresh on every pass. A row's
-    arrays are reused while it has the same number of terms and the problem the same columns
-    (a `Problem` re-sorts its columns only when one is added); anything else is read again.
-    """
-
-    def __init__(self, columns: int):
-        self.columns = columns
-        self.rows: dict[int, tuple[pulp.LpConstraint, int, np.ndarray, np.ndarray]] = {}
-
-    @classmethod
-    def of(cls, lp: pulp.LpProblem, columns: int) -> _RowTerms:
-        kept: _RowTerms | None = getattr(lp, "commissioning_row_terms", None)
-        if not isinstance(lp, Problem):
-            return cls(columns)  # columns may be re-sorted behind our back: keep nothing
-        if kept is None or kept.columns != columns:
-            kept = cls(columns)
-            lp.commissioning_row_terms = kept
-        return kept
-
-    def of_row(self, lp: pulp.LpProblem, row: pulp.LpConstraint) -> tuple[np.ndarray, np.ndarray]:
-        kept = self.rows.get(id(row))
-        if kept is not None and kept[0] is row and kept[1] == len(row):
-            return kept[2], kept[3]
-        registered = lp._variable_ids
-        index: list[int] = []
-        value: list[float] = []
-        for var, coefficient in row.items():
-            if coefficient != 0:
-                if var.hash not in registered:
-                    raise ValueError(f"row {row.name} uses {var.name}, not in the problem")
-                index.append(var.index)
-                value.append(coefficient)
-        arrays = np.array(index, dtype=np.int64), np.array(value, dtype=np.float64)
-        self.rows[id(row)] = (row, len(row), *arrays)
-        return arrays
-
-
-class _HiGHSInBulk(pulp.HiGHS):
-    """PuLP's in-process HiGHS, with the model passed in bulk: PuLP adds each column and row
-    with its own call (at 320 areas about a third of a solve's Python time); here they go in as
-    arrays, in the same order, so the model HiGHS sees is the same."""
-
-    def buildSolverModel(self, lp: pulp.LpProblem) -> None:
-        with building_models():
-            self._pass_in_bulk(lp)
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:
-        with inside_highs():
-            super().callSolver(lp)
-
-    def _pass_in_bulk(self, lp: pulp.LpProblem) -> None:
-        inf = highspy.kHighsInf
-        sign = -1 if lp.sense == pulp.LpMaximize else 1
-        lp.commissioning_arrays = None
-        variables = lp.variables()
-        n = len(variables)
-        lower = np.empty(n)
-        upper = np.empty(n)
-        cost = np.empty(n)
-        integer = []
-        objective = lp.objective
-        for i, var in enumerate(variables):
-            var.index = i
-            lower[i] = -inf if var.lowBound is None else var.lowBound
-            upper[i] = inf if var.upBound is None else var.upBound
-            cost[i] = sign * objective.get(var, 0.0)
-            if var.cat == pulp.LpInteger and self.mip:
-                integer.append(i)
-        model = lp.solverModel
-        if n:
-            model.addVars(n, lower, upper)
-            model.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-        if integer:
-            model.changeColsIntegrality(
-                len(integer),
-                np.array(integer, dtype=np.int32),
-                np.full(len(integer), highspy.HighsVarType.kInteger),
-            )
-        rows = list(lp._constraints.values())
-        row_lower = np.empty(len(rows))
-        row_upper = np.empty(len(rows))
-        lengths = np.zeros(len(rows) + 1, dtype=np.int64)
-        indices: list[np.ndarray] = []
-        values: list[np.ndarray] = []
-        terms = _RowTerms.of(lp, n)
-        for r, row in enumerate(rows):
-            row.index = r
-            row_index, row_value = terms.of_row(lp, row)
-            indices.append(row_index)
-            values.append(row_value)
-            lengths[r + 1] = len(row_index)
-            lb, ub = row.getLb(), row.getUb()
-            row_lower[r] = -inf if lb is None else lb
-            row_upper[r] = inf if ub is None else ub
-        starts = np.cumsum(lengths)
-        arrays = _ModelArrays(
-            lower,
-            upper,
-            np.array([v.cat == pulp.LpInteger for v in variables], dtype=bool),
-            row_lower,
-            row_upper,
-            starts,
-            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
-            np.concatenate(values) if values else np.zeros(0, dtype=np.float64),
-        )
-        lp.commissioning_arrays = arrays
-        if rows:
-            model.addRows(
-                len(rows),
-                row_lower,
-                row_upper,
-                len(arrays.index),
-                starts[:-1].astype(np.int32),
-                arrays.index.astype(np.int32),
-                arrays.value,
-            )
-
-    def actualSolve(self, lp: pulp.LpProblem) -> int:
-        """PuLP's own steps, reading the answer in bulk (PuLP's reader walks every row for
-        slacks and duals, which nothing here uses)."""
-        self.createAndConfigureSolver(lp)
-        self.buildSolverModel(lp)
-        self.callSolver(lp)
-        highs = lp.solverModel
-        status = highs.getModelStatus()
-        solution = highs.getSolution()
-        for var, value in zip(lp.variables(), solution.col_value, strict=True):
-            var.varValue = value
-        lp_status, sol_status = _PULP_STATUS.get(
-            status, (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound)
-        )
-        if highs.getObjectiveValue() == math.inf and status in _STOPPED_EARLY:
-            lp_status, sol_status = pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound
-        lp.assignStatus(lp_status, sol_status)
-        return lp_status
-
-
-class _HiGHSFromCurrentValues(_HiGHSInBulk):
-    """In-process HiGHS that starts from the variables' current values (PuLP's in-process
-    HiGHS has no warm start). A later stage starts from the previous stage's answer, which is
-    feasible for it by construction, so HiGHS has an incumbent before it branches at all, and
-    stops at once when that answer is already within the gap."""
-
-    def callSolver(self, lp: pulp.LpProblem) -> None:
-        start = highspy.HighsSolution()
-        start.col_value = [float(v.varValue or 0.0) for v in lp.variables()]
-        start.value_valid = True
-        lp.solverModel.setSolution(start)
-        super().callSolver(lp)
-
-
 def _plan_for(solver: pulp.LpSolver) -> tuple[_Settings, _Attempt, list[_Attempt]]:
     """The ladder of a solver `make_solver` built, or one derived from a plain PuLP solver."""
     plan = getattr(solver, "commissioning_plan", None)
@@ -534,8 +256,6 @@ def _plan_for(solver: pulp.LpSolver) -> tuple[_Settings, _Attempt, list[_Attempt
 
 # Row activities and bounds may miss by this much relative to the row's size (HiGHS's own
 # primal tolerance is 1e-7 on its scaled rows); units must be within this of a whole number.
-ROW_TOLERANCE = 1e-6
-INTEGER_TOLERANCE = 1e-6
 
 
 @dataclass
@@ -635,7 +355,7 @@ def run(
 
     seconds = time.perf_counter() - started
     if out_of_time:
-        budget = settings.time_limit or _run_limit()
+        budget = settings.time_limit or run_limit()
         shown = f"{budget:g} s" if budget is not None else "the time limit"
         raise TimeLimitReached(
             f"the time limit of {shown} ran out before the solver found an answer "
@@ -721,9 +441,9 @@ def _better(problem: pulp.LpProblem, a: _Answer, b: _Answer) -> bool:
 
 def _feasible(problem: pulp.LpProblem, values: Mapping[str, float | None], mip: bool) -> bool:
     """Every bound, whole-number rule and row holds for these values (within tolerance)."""
-    arrays: _ModelArrays | None = getattr(problem, "commissioning_arrays", None)
+    arrays: ModelArrays | None = getattr(problem, "commissioning_arrays", None)
     if arrays is not None and len(arrays.lower) == len(problem.variables()):
-        return _feasible_arrays(arrays, problem.variables(), values, mip)
+        return feasible_by_arrays(arrays, problem.variables(), values, mip)
     for var in problem.variables():
         value = values.get(var.name)
         if value is None or not math.isfinite(value):
@@ -751,46 +471,6 @@ def _feasible(problem: pulp.LpProblem, values: Mapping[str, float | None], mip: 
         if row.sense == pulp.LpConstraintEQ and abs(excess) > slack:
             return False
     return True
-
-
-def _feasible_arrays(
-    arrays: _ModelArrays,
-    variables: list[pulp.LpVariable],
-    values: Mapping[str, float | None],
-    mip: bool,
-) -> bool:
-    """`_feasible` on the arrays of the model as HiGHS saw it: the same tests, row by row
-    (a row's size is its largest term or bound, as `row.constant` is its bound moved over)."""
-    got = [values.get(v.name) for v in variables]
-    if any(v is None for v in got):
-        return False
-    x = np.array(got, dtype=np.float64)
-    if not np.isfinite(x).all():
-        return False
-    with np.errstate(invalid="ignore"):
-        low_slack = ROW_TOLERANCE * np.maximum(1.0, np.abs(arrays.lower))
-        high_slack = ROW_TOLERANCE * np.maximum(1.0, np.abs(arrays.upper))
-        if (x < arrays.lower - low_slack).any() or (x > arrays.upper + high_slack).any():
-            return False
-    if mip and (np.abs(x[arrays.integer] - np.round(x[arrays.integer])) > INTEGER_TOLERANCE).any():
-        return False
-    rows = len(arrays.row_lower)
-    if rows == 0:
-        return True
-    terms = arrays.value * x[arrays.index]
-    counts = np.diff(arrays.starts)
-    row_of = np.repeat(np.arange(rows), counts)
-    activity = np.zeros(rows)
-    np.add.at(activity, row_of, terms)
-    largest = np.zeros(rows)
-    np.maximum.at(largest, row_of, np.abs(terms))
-    # PuLP keeps a row as `activity + constant (sense) 0`: the finite bound is -constant.
-    bound = np.where(np.isfinite(arrays.row_upper), arrays.row_upper, arrays.row_lower)
-    bound = np.where(np.isfinite(bound), bound, 0.0)
-    slack = ROW_TOLERANCE * np.maximum(1.0, np.maximum(np.abs(bound), largest))
-    over = np.isfinite(arrays.row_upper) & (activity - arrays.row_upper > slack)
-    under = np.isfinite(arrays.row_lower) & (activity - arrays.row_lower < -slack)
-    return not (over.any() or under.any())
 
 
 def _assign(problem: pulp.LpProblem, values: Mapping[str, float | None]) -> None:
