@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from commissioning.optimise import clock
-from commissioning.optimise.clock import MODEL, SOLVER, run_clock, step
+from commissioning.optimise.clock import MODEL, SOLVER, RunClock, run_clock, step
 
 # polars, pulp, highspy and numpy load when `solve` runs, not when a submodule is imported:
 # `commissioning validate` checks a scenario's arithmetic with optimise.data and
@@ -21,8 +21,6 @@ if TYPE_CHECKING:
     from commissioning.results import RunResult
 
 __all__ = ["Allocation", "ProgressCallback", "solve"]
-
-CROSS_CUTTING = (MODEL, SOLVER)
 
 
 # Called with a complete, provisional run after each solved stage (status "time_limit", the
@@ -109,7 +107,7 @@ def _result(
     solution: Solution,
     started: float,
     retries: list[str],
-    seconds: dict[str, float],
+    seconds: RunClock,
 ) -> RunResult:
     import platform
     import time
@@ -220,18 +218,10 @@ def _result(
             summary["affordability"],
         )
     wall = time.perf_counter() - started
-    steps = {
-        name: round(value, 4)
-        for name, value in seconds.items()
-        if name not in CROSS_CUTTING and " | " not in name
-    }
+    steps = {name: round(value, 4) for name, value in seconds.steps.items()}
 
     def share(total: str) -> dict[str, float]:
-        return {
-            name: round(seconds[clock.by_step(total, name)], 4)
-            for name in steps
-            if clock.by_step(total, name) in seconds
-        }
+        return {name: round(value, 4) for name, value in seconds.by_step.get(total, {}).items()}
 
     timing = {
         "wall_time_seconds": round(wall, 4),
@@ -239,11 +229,11 @@ def _result(
         # as "other" (Python between the steps), so the steps add up to the wall time.
         "step_seconds": {
             **steps,
-            "other": round(max(0.0, wall - sum(seconds[n] for n in steps)), 4),
+            "other": round(max(0.0, wall - sum(seconds.steps.values())), 4),
         },
         # Across the steps: building PuLP models and passing them to HiGHS, and inside HiGHS.
-        "model_seconds": round(seconds.get(MODEL, 0.0), 4),
-        "solver_seconds": round(seconds.get(SOLVER, 0.0), 4),
+        "model_seconds": round(seconds.totals.get(MODEL, 0.0), 4),
+        "solver_seconds": round(seconds.totals.get(SOLVER, 0.0), 4),
         "model_seconds_by_step": share(MODEL),
         "solver_seconds_by_step": share(SOLVER),
         "stage_seconds": {s.name: round(s.seconds, 4) for s in solution.stages},

@@ -14,14 +14,15 @@ import contextvars
 import functools
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import ParamSpec, TypeVar
 
 __all__ = [
     "MODEL",
     "SOLVER",
+    "RunClock",
     "building_models",
     "builds_a_model",
-    "by_step",
     "current",
     "inside_highs",
     "run_clock",
@@ -33,73 +34,96 @@ _R = TypeVar("_R")
 
 SOLVER = "inside HiGHS"
 MODEL = "building models"
+_TOTALS = (SOLVER, MODEL)
 
-_CLOCK: contextvars.ContextVar[dict[str, float] | None] = contextvars.ContextVar(
+
+@dataclass
+class RunClock:
+    """Seconds per step in the order first reached, per cross-cutting total, and each total's
+    share within each step."""
+
+    steps: dict[str, float] = field(default_factory=dict)
+    totals: dict[str, float] = field(default_factory=dict)
+    by_step: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def copy(self) -> RunClock:
+        return RunClock(
+            dict(self.steps),
+            dict(self.totals),
+            {total: dict(shares) for total, shares in self.by_step.items()},
+        )
+
+
+_CLOCK: contextvars.ContextVar[RunClock | None] = contextvars.ContextVar(
     "commissioning_run_clock", default=None
 )
-# Model building can call into HiGHS (a PuLP model is passed, then run) and steps nest within
-# steps' totals; each name is counted once however deeply it nests.
-_OPEN: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
-    "commissioning_open_clocks", default=frozenset()
+# The step being timed (None: none), and the totals being timed: a step inside a step is the
+# outer step's time, and a total inside itself (a model built while building one) counts once.
+_STEP: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "commissioning_clock_step", default=None
 )
-
-# The step a cross-cutting total is spent in, so each step's share can be told apart.
-_OUTER: contextvars.ContextVar[str | None] = contextvars.ContextVar(
-    "commissioning_outer_step", default=None
+_OPEN_TOTALS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
+    "commissioning_clock_totals", default=frozenset()
 )
 
 
 @contextlib.contextmanager
-def run_clock() -> Iterator[dict[str, float]]:
-    """Seconds per step (and the cross-cutting totals) of everything timed inside the block."""
-    seconds: dict[str, float] = {}
-    token = _CLOCK.set(seconds)
+def run_clock() -> Iterator[RunClock]:
+    """The seconds of everything timed inside the block."""
+    clock = RunClock()
+    token = _CLOCK.set(clock)
     try:
-        yield seconds
+        yield clock
     finally:
         _CLOCK.reset(token)
 
 
+def step(name: str) -> contextlib.AbstractContextManager[None]:
+    """Add the block's wall-clock seconds to step `name` (or to the total `name`, for SOLVER
+    and MODEL) in the run's clock, if one is open."""
+    return _total(name) if name in _TOTALS else _step(name)
+
+
 @contextlib.contextmanager
-def step(name: str) -> Iterator[None]:
-    """Add the block's wall-clock seconds to `name` in the run's clock (if one is open)."""
-    seconds = _CLOCK.get()
-    open_names = _OPEN.get()
-    cross_cutting = name in (SOLVER, MODEL)
-    # A step inside another step is the outer step's time (the steps add up to the wall time);
-    # the cross-cutting totals count wherever they are, once.
-    if (
-        seconds is None
-        or name in open_names
-        or (not cross_cutting and open_names - {SOLVER, MODEL})
-    ):
+def _step(name: str) -> Iterator[None]:
+    clock = _CLOCK.get()
+    if clock is None or _STEP.get() is not None:
         yield
         return
-    token = _OPEN.set(open_names | {name})
-    outer = _OUTER.get()
-    outer_token = None if cross_cutting else _OUTER.set(name)
+    token = _STEP.set(name)
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        clock.steps[name] = clock.steps.get(name, 0.0) + time.perf_counter() - started
+        _STEP.reset(token)
+
+
+@contextlib.contextmanager
+def _total(name: str) -> Iterator[None]:
+    clock = _CLOCK.get()
+    open_totals = _OPEN_TOTALS.get()
+    if clock is None or name in open_totals:
+        yield
+        return
+    token = _OPEN_TOTALS.set(open_totals | {name})
     started = time.perf_counter()
     try:
         yield
     finally:
         spent = time.perf_counter() - started
-        seconds[name] = seconds.get(name, 0.0) + spent
-        if cross_cutting and outer is not None:
-            key = by_step(name, outer)
-            seconds[key] = seconds.get(key, 0.0) + spent
-        if outer_token is not None:
-            _OUTER.reset(outer_token)
-        _OPEN.reset(token)
+        clock.totals[name] = clock.totals.get(name, 0.0) + spent
+        outer = _STEP.get()
+        if outer is not None:
+            shares = clock.by_step.setdefault(name, {})
+            shares[outer] = shares.get(outer, 0.0) + spent
+        _OPEN_TOTALS.reset(token)
 
 
-def by_step(total: str, outer: str) -> str:
-    """The key under which a cross-cutting total's share within one step is kept."""
-    return f"{total} | {outer}"
-
-
-def current() -> dict[str, float]:
+def current() -> RunClock:
     """The open run clock's figures so far (empty outside one)."""
-    return dict(_CLOCK.get() or {})
+    clock = _CLOCK.get()
+    return RunClock() if clock is None else clock.copy()
 
 
 def inside_highs() -> contextlib.AbstractContextManager[None]:
