@@ -27,6 +27,7 @@ __all__ = [
     "ModelArrays",
     "Problem",
     "feasible_by_arrays",
+    "model_arrays",
 ]
 
 # An answer's rows and bounds may miss by this much (relative to the row's size), and its
@@ -133,6 +134,46 @@ class RowTerms:
         return arrays
 
 
+def model_arrays(lp: pulp.LpProblem) -> ModelArrays:
+    """The model as arrays, columns in `variables()` order and rows in the problem's order;
+    each variable's and row's `index` is set to its place, as PuLP's own pass sets it."""
+    inf = highspy.kHighsInf
+    variables = lp.variables()
+    n = len(variables)
+    lower = np.empty(n)
+    upper = np.empty(n)
+    for i, var in enumerate(variables):
+        var.index = i
+        lower[i] = -inf if var.lowBound is None else var.lowBound
+        upper[i] = inf if var.upBound is None else var.upBound
+    rows = list(lp._constraints.values())
+    row_lower = np.empty(len(rows))
+    row_upper = np.empty(len(rows))
+    lengths = np.zeros(len(rows) + 1, dtype=np.int64)
+    indices: list[np.ndarray] = []
+    values: list[np.ndarray] = []
+    terms = RowTerms.of(lp, n)
+    for r, row in enumerate(rows):
+        row.index = r
+        row_index, row_value = terms.of_row(lp, row)
+        indices.append(row_index)
+        values.append(row_value)
+        lengths[r + 1] = len(row_index)
+        lb, ub = row.getLb(), row.getUb()
+        row_lower[r] = -inf if lb is None else lb
+        row_upper[r] = inf if ub is None else ub
+    return ModelArrays(
+        lower,
+        upper,
+        np.array([v.cat == pulp.LpInteger for v in variables], dtype=bool),
+        row_lower,
+        row_upper,
+        np.cumsum(lengths),
+        np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
+        np.concatenate(values) if values else np.zeros(0, dtype=np.float64),
+    )
+
+
 class HiGHSInBulk(pulp.HiGHS):
     """PuLP's in-process HiGHS, with the model passed in bulk: PuLP adds each column and row
     with its own call (at 320 areas about a third of a solve's Python time); here they go in as
@@ -147,68 +188,31 @@ class HiGHSInBulk(pulp.HiGHS):
             super().callSolver(lp)
 
     def _pass_in_bulk(self, lp: pulp.LpProblem) -> None:
-        inf = highspy.kHighsInf
-        sign = -1 if lp.sense == pulp.LpMaximize else 1
         lp.commissioning_arrays = None
+        arrays = model_arrays(lp)
+        lp.commissioning_arrays = arrays
         variables = lp.variables()
         n = len(variables)
-        lower = np.empty(n)
-        upper = np.empty(n)
-        cost = np.empty(n)
-        integer = []
+        sign = -1 if lp.sense == pulp.LpMaximize else 1
         objective = lp.objective
-        for i, var in enumerate(variables):
-            var.index = i
-            lower[i] = -inf if var.lowBound is None else var.lowBound
-            upper[i] = inf if var.upBound is None else var.upBound
-            cost[i] = sign * objective.get(var, 0.0)
-            if var.cat == pulp.LpInteger and self.mip:
-                integer.append(i)
         model = lp.solverModel
         if n:
-            model.addVars(n, lower, upper)
+            cost = np.array([sign * objective.get(var, 0.0) for var in variables], dtype=np.float64)
+            model.addVars(n, arrays.lower, arrays.upper)
             model.changeColsCost(n, np.arange(n, dtype=np.int32), cost)
-        if integer:
+        integer = np.flatnonzero(arrays.integer if self.mip else ()).astype(np.int32)
+        if len(integer):
             model.changeColsIntegrality(
-                len(integer),
-                np.array(integer, dtype=np.int32),
-                np.full(len(integer), highspy.HighsVarType.kInteger),
+                len(integer), integer, np.full(len(integer), highspy.HighsVarType.kInteger)
             )
-        rows = list(lp._constraints.values())
-        row_lower = np.empty(len(rows))
-        row_upper = np.empty(len(rows))
-        lengths = np.zeros(len(rows) + 1, dtype=np.int64)
-        indices: list[np.ndarray] = []
-        values: list[np.ndarray] = []
-        terms = RowTerms.of(lp, n)
-        for r, row in enumerate(rows):
-            row.index = r
-            row_index, row_value = terms.of_row(lp, row)
-            indices.append(row_index)
-            values.append(row_value)
-            lengths[r + 1] = len(row_index)
-            lb, ub = row.getLb(), row.getUb()
-            row_lower[r] = -inf if lb is None else lb
-            row_upper[r] = inf if ub is None else ub
-        starts = np.cumsum(lengths)
-        arrays = ModelArrays(
-            lower,
-            upper,
-            np.array([v.cat == pulp.LpInteger for v in variables], dtype=bool),
-            row_lower,
-            row_upper,
-            starts,
-            np.concatenate(indices) if indices else np.zeros(0, dtype=np.int64),
-            np.concatenate(values) if values else np.zeros(0, dtype=np.float64),
-        )
-        lp.commissioning_arrays = arrays
+        rows = len(arrays.row_lower)
         if rows:
             model.addRows(
-                len(rows),
-                row_lower,
-                row_upper,
+                rows,
+                arrays.row_lower,
+                arrays.row_upper,
                 len(arrays.index),
-                starts[:-1].astype(np.int32),
+                arrays.starts[:-1].astype(np.int32),
                 arrays.index.astype(np.int32),
                 arrays.value,
             )

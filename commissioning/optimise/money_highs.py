@@ -23,13 +23,9 @@ import highspy
 import numpy as np
 
 from commissioning.optimise.clock import building_models, inside_highs
-from commissioning.optimise.solver import (
-    INTEGER_TOLERANCE,
-    MIP_FEASIBILITY_TOLERANCES,
-    ROW_TOLERANCE,
-    quiet_stdout,
-    remaining_seconds,
-)
+from commissioning.optimise.highs_pass import INTEGER_TOLERANCE, ROW_TOLERANCE
+from commissioning.optimise.solver import MIP_FEASIBILITY_TOLERANCES
+from commissioning.optimise.solver_context import quiet_stdout, remaining_seconds
 
 if TYPE_CHECKING:
     from commissioning.models import SolverOptions

@@ -45,13 +45,12 @@ import pulp
 from commissioning.errors import SolverFailed
 from commissioning.models import SolverOptions
 from commissioning.optimise.highs_pass import (
-    INTEGER_TOLERANCE,
-    ROW_TOLERANCE,
     HiGHSFromCurrentValues,
     HiGHSInBulk,
     ModelArrays,
     Problem,
     feasible_by_arrays,
+    model_arrays,
 )
 from commissioning.optimise.solver_context import (
     current_retry_log,
@@ -442,35 +441,10 @@ def _better(problem: pulp.LpProblem, a: _Answer, b: _Answer) -> bool:
 def _feasible(problem: pulp.LpProblem, values: Mapping[str, float | None], mip: bool) -> bool:
     """Every bound, whole-number rule and row holds for these values (within tolerance)."""
     arrays: ModelArrays | None = getattr(problem, "commissioning_arrays", None)
-    if arrays is not None and len(arrays.lower) == len(problem.variables()):
-        return feasible_by_arrays(arrays, problem.variables(), values, mip)
-    for var in problem.variables():
-        value = values.get(var.name)
-        if value is None or not math.isfinite(value):
-            return False
-        low, high = var.lowBound, var.upBound
-        if low is not None and value < low - ROW_TOLERANCE * max(1.0, abs(low)):
-            return False
-        if high is not None and value > high + ROW_TOLERANCE * max(1.0, abs(high)):
-            return False
-        if mip and var.cat == pulp.LpInteger and abs(value - round(value)) > INTEGER_TOLERANCE:
-            return False
-    for row in problem.constraints():
-        activity = 0.0
-        size = abs(row.constant)
-        for var, coefficient in row.items():
-            term = coefficient * float(values.get(var.name) or 0.0)
-            activity += term
-            size = max(size, abs(term))
-        excess = activity + row.constant  # the row reads `activity + constant (sense) 0`
-        slack = ROW_TOLERANCE * max(1.0, size)
-        if row.sense == pulp.LpConstraintLE and excess > slack:
-            return False
-        if row.sense == pulp.LpConstraintGE and excess < -slack:
-            return False
-        if row.sense == pulp.LpConstraintEQ and abs(excess) > slack:
-            return False
-    return True
+    if arrays is None or len(arrays.lower) != len(problem.variables()):
+        # No pass to HiGHS in this run (CBC): the same arrays, built for the check alone.
+        arrays = problem.commissioning_arrays = model_arrays(problem)
+    return feasible_by_arrays(arrays, problem.variables(), values, mip)
 
 
 def _assign(problem: pulp.LpProblem, values: Mapping[str, float | None]) -> None:
