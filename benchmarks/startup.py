@@ -6,24 +6,20 @@ Every figure is CPU seconds (user + system, from the kernel's accounting of fini
 processes), the median of `--repeats` fresh processes:
 
 - bare `python -c pass`, `commissioning --version`, `--help`, `validate` on the London fixture;
-- `commissioning solve` on the London fixture, cold: the CLI process and the child interpreter
-  it solves in (commissioning.bounded_solve) together; then the child alone, measured by calling
-  `solve_within_time_limit` from here (the same child, the same job), and the CLI's own share
-  as the difference;
-- what importing each heavy library costs on its own (its import minus bare Python).
+- `commissioning solve` on the London fixture, cold (one process: read, solve, marginal value,
+  write every file and the workbook);
+- what importing each heavy library costs on its own (its import minus bare Python), and all
+  the libraries a cold solve needs together: the floor under any cold solve built on them.
 
-Then, per process of the cold solve, where its import time goes: the modules that process ends
-up holding are imported one after another in a fresh interpreter under `python -X importtime`
-(so no work and no second thread blur the figures), and each module's own time is summed by the
-library it belongs to (milliseconds of wall time, median of `--repeats`). The child is stood in
-for by a process that unpickles the scenario and calls `commissioning.optimise.solve`, as the
-child does.
+Then where the cold solve's import time goes: the modules the process ends up holding are
+imported one after another in a fresh interpreter under `python -X importtime` (so no work and
+no second thread blur the figures), and each module's own time is summed by the library it
+belongs to (milliseconds of wall time, median of `--repeats`).
 """
 
 from __future__ import annotations
 
 import argparse
-import pickle
 import resource
 import statistics
 import subprocess
@@ -37,6 +33,10 @@ ROOT = Path(__file__).resolve().parents[1]
 LONDON = ROOT / "fixtures" / "london-2019" / "scenario.json"
 PYTHON = sys.executable
 COMMAND = str(Path(PYTHON).with_name("commissioning"))
+
+# What a cold `commissioning solve` imports and cannot do without: the scenario's models, its
+# tables, the solver and the workbook.
+NEEDED = ("pydantic", "polars", "numpy", "highspy", "pulp", "openpyxl")
 
 LIBRARIES = {
     "pydantic": ("pydantic", "pydantic_core", "annotated_types", "typing_inspection"),
@@ -63,19 +63,13 @@ def median_cpu(command: list[str], repeats: int) -> float:
     return statistics.median(children_cpu(run) for _ in range(repeats))
 
 
-def cold_solve(repeats: int) -> tuple[float, float]:
-    """(CLI + child, child alone) for `commissioning solve` on the London fixture."""
-    from commissioning.bounded_solve import solve_within_time_limit
-    from commissioning.scenario_io import load_scenario
-
-    scenario = load_scenario(LONDON)
-    totals, children = [], []
+def cold_solve(repeats: int) -> float:
+    """`commissioning solve` on the London fixture, into a new folder each time."""
     with tempfile.TemporaryDirectory() as folder:
-        for n in range(repeats):
-            out = str(Path(folder) / f"run{n}")
-            totals.append(median_cpu([COMMAND, "solve", str(LONDON), "--out", out], 1))
-            children.append(children_cpu(lambda: solve_within_time_limit(scenario)))
-    return statistics.median(totals), statistics.median(children)
+        return statistics.median(
+            median_cpu([COMMAND, "solve", str(LONDON), "--out", str(Path(folder) / f"run{n}")], 1)
+            for n in range(repeats)
+        )
 
 
 def modules_loaded(code: str) -> list[str]:
@@ -129,12 +123,7 @@ def main() -> None:
         ("commissioning --help", median_cpu([COMMAND, "--help"], n)),
         ("commissioning validate (London)", median_cpu([COMMAND, "validate", str(LONDON)], n)),
     ]
-    total, child = cold_solve(n)
-    rows += [
-        ("commissioning solve (London), CLI + child", total),
-        ("  the child interpreter (solve)", child),
-        ("  the CLI process (read, marginal value, write)", total - child),
-    ]
+    rows.append(("commissioning solve (London), cold", cold_solve(n)))
     print(f"| command (median of {n}) | CPU s |\n|---|---:|")
     for label, seconds in rows:
         print(f"| {label} | {seconds:.3f} |")
@@ -146,32 +135,21 @@ def main() -> None:
         ("polars", "import polars"),
         ("pulp + highspy + numpy", "import pulp, highspy, numpy"),
         ("openpyxl", "import openpyxl"),
+        ("all of these together (a cold solve needs each)", f"import {', '.join(NEEDED)}"),
     ):
         print(f"| {label} | {median_cpu([PYTHON, '-c', code], n) - bare:.3f} |")
 
     with tempfile.TemporaryDirectory() as folder:
-        job = Path(folder) / "scenario.pickle"
-        from commissioning.scenario_io import load_scenario
-
-        job.write_bytes(pickle.dumps(load_scenario(LONDON)))
-        child_modules = modules_loaded(
-            f"import pickle; scenario = pickle.loads(open({str(job)!r}, 'rb').read())\n"
-            "from commissioning.optimise import solve; solve(scenario)"
-        )
         cli_modules = modules_loaded(
             "from commissioning.cli import main\n"
             f"main(['solve', {str(LONDON)!r}, '--out', {folder + '/run'!r}])"
         )
         cli_imports = import_breakdown(cli_modules, n)
-        child_imports = import_breakdown(child_modules, n)
-    print(f"\n| imports of the cold solve (ms, median of {n}) | CLI process | child |")
-    print("|---|---:|---:|")
-    groups = set(cli_imports) | set(child_imports)
-    for group in sorted(groups, key=lambda g: -cli_imports.get(g, 0) - child_imports.get(g, 0)):
-        print(f"| {group} | {cli_imports.get(group, 0):.0f} | {child_imports.get(group, 0):.0f} |")
-    print(
-        f"| **all imports** | {sum(cli_imports.values()):.0f} | {sum(child_imports.values()):.0f} |"
-    )
+    print(f"\n| imports of the cold solve (ms, median of {n}) | ms |")
+    print("|---|---:|")
+    for group in sorted(cli_imports, key=lambda g: -cli_imports[g]):
+        print(f"| {group} | {cli_imports[group]:.0f} |")
+    print(f"| **all imports** | {sum(cli_imports.values()):.0f} |")
 
 
 if __name__ == "__main__":

@@ -243,12 +243,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     one_polars_thread()
     args = build_parser().parse_args(argv)
     try:
-        return int(args.run(args))
+        code = int(args.run(args))
     except Exception as exc:
-        code = _reported(exc, getattr(args, "scenario", ""))
-        if code is None:
+        reported = _reported(exc, getattr(args, "scenario", ""))
+        if reported is None:
             raise
-        return code
+        code = reported
+    if argv is None:
+        end_if_a_solve_was_left_running(code)
+    return code
+
+
+def end_if_a_solve_was_left_running(code: int) -> None:
+    """A solve past its deadline may still be running in native code (see
+    commissioning.bounded_solve): once everything is written, end the process at once, which
+    stops it, rather than wait for it at exit."""
+    bounded = sys.modules.get("commissioning.bounded_solve")
+    if bounded is not None and bounded.abandoned_solve():
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def one_polars_thread() -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,12 +18,14 @@ if TYPE_CHECKING:
     from commissioning.optimise.data import AllocationData
 
 
-def solve_scenario(scenario: Scenario) -> RunResult:
-    """Solve in a child process killed at the time limit plus a few seconds' grace, keeping the
-    best allocation found by then (see commissioning.bounded_solve)."""
+def solve_scenario(
+    scenario: Scenario, on_data: Callable[[AllocationData], None] | None = None
+) -> RunResult:
+    """Solve, giving up at the time limit plus a few seconds' grace with the best allocation
+    found by then (see commissioning.bounded_solve). `on_data`: see `optimise.solve`."""
     from commissioning.bounded_solve import solve_within_time_limit
 
-    return solve_within_time_limit(scenario)
+    return solve_within_time_limit(scenario, on_data=on_data)
 
 
 def write_run(run: RunResult, out_dir: Path) -> Path:
@@ -56,19 +57,10 @@ def with_marginal_value(run: RunResult, data: AllocationData | None = None) -> R
     return replace(run, tables={**run.tables, "marginal": conform("marginal", table)})
 
 
-def _allocation_data(scenario: Scenario) -> AllocationData:
-    from commissioning.analysis.marginal import allocation_data
-
-    return allocation_data(scenario)
-
-
 def solve_to_directory(scenario: Scenario, out_dir: Path) -> tuple[RunResult, Path]:
-    # This process only waits while the child solves: meanwhile it imports the solver stack and
-    # prepares the data the marginal analysis re-solves from, so little of either is added after.
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        data = pool.submit(_allocation_data, scenario)
-        run = with_scorecard(solve_scenario(scenario))
-        run = with_marginal_value(run, data.result())
+    prepared: list[AllocationData] = []  # the solve's own data: the marginal analysis reuses it
+    run = with_scorecard(solve_scenario(scenario, on_data=prepared.append))
+    run = with_marginal_value(run, prepared[0] if prepared else None)
     return run, write_run(run, out_dir)
 
 

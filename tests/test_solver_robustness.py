@@ -1,11 +1,14 @@
 """A feasible scenario always solves, an infeasible verdict is confirmed, time limits are real.
 
-Every test runs the real solvers (HiGHS in process, CBC as a subprocess) and, for the deadline,
-a real child process that is really killed.
+Every test runs the real solvers (HiGHS in process, CBC as a subprocess); the deadline is kept
+by a real solve thread left behind, and by the real `commissioning solve` process ending on time.
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -210,7 +213,7 @@ def _london_with_limit(seconds: int) -> Scenario:
     return _london(limit)
 
 
-def test_a_child_past_its_deadline_is_killed_and_the_best_stage_result_is_kept() -> None:
+def test_a_solve_past_its_deadline_is_left_behind_and_the_best_stage_result_is_kept() -> None:
     scenario = _london_with_limit(6)
     started = time.monotonic()
     result = solve_within_time_limit(scenario, _stall_after_solve_seconds=60)
@@ -221,7 +224,7 @@ def test_a_child_past_its_deadline_is_killed_and_the_best_stage_result_is_kept()
     assert result.allocations.height > 0
 
 
-def test_a_child_killed_before_any_allocation_fails_in_plain_words() -> None:
+def test_a_solve_left_behind_before_any_allocation_fails_in_plain_words() -> None:
     scenario = _london_with_limit(1)
     started = time.monotonic()
     with pytest.raises(SolverFailed, match=r"the time limit of 1 s ran out before any allocation"):
@@ -229,7 +232,38 @@ def test_a_child_killed_before_any_allocation_fails_in_plain_words() -> None:
     assert time.monotonic() - started <= 1 + 2 + 1.5
 
 
-def test_a_child_that_finishes_returns_its_own_answer() -> None:
+def test_a_solve_that_finishes_returns_its_own_answer() -> None:
     result = solve_within_time_limit(_london())
     assert result.summary["status"] in ("optimal", "time_limit_with_solution")
     assert "stage_reached" not in result.summary
+
+
+def test_a_solve_that_overruns_still_ends_the_command_on_time_with_its_files(
+    tmp_path: Path,
+) -> None:
+    """The real command in its own process: the solve thread reports its run, then stalls
+    past the deadline as a stuck HiGHS call would; the command writes the best run and ends,
+    taking the stalled thread with it, instead of waiting for it at exit."""
+    scenario = tmp_path / "scenario.json"
+    scenario.write_text(_london_with_limit(4).model_dump_json())
+    out = tmp_path / "out"
+    script = (
+        "import sys\n"
+        "from commissioning import bounded_solve, cli\n"
+        "bounded_solve.solve_within_time_limit.__kwdefaults__['_stall_after_solve_seconds'] = 600\n"
+        "cli.end_if_a_solve_was_left_running(cli.main(sys.argv[1:]))\n"
+        "raise SystemExit(99)  # not reached: the command ends the process itself\n"
+    )
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-c", script, "solve", str(scenario), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    took = time.monotonic() - started
+    assert done.returncode == 0, done.stderr
+    assert took <= 4 + GRACE_SECONDS + 10, took  # imports and writing on a busy machine
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "time_limit"
+    assert (out / "workbook.xlsx").stat().st_size > 0

@@ -36,12 +36,18 @@ def __getattr__(name: str) -> Any:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def solve(scenario: Scenario, *, on_progress: ProgressCallback | None = None) -> RunResult:
+def solve(
+    scenario: Scenario,
+    *,
+    on_progress: ProgressCallback | None = None,
+    on_data: Callable[[AllocationData], None] | None = None,
+) -> RunResult:
     """Solve a validated scenario. Raises InfeasibleScenario (plain words) or SolverFailed.
 
     The stages share the scenario's time limit: each solver call gets at most what is left of
     it (a stage that runs out keeps its feasible warm start). `on_progress`, if given, receives
-    a provisional run after each completed stage.
+    a provisional run after each completed stage; `on_data` the allocation data the stages
+    solve, once it is built (the marginal analysis re-solves from it).
     """
     import time
 
@@ -67,6 +73,8 @@ def solve(scenario: Scenario, *, on_progress: ProgressCallback | None = None) ->
             prepared = prepare(scenario)
         with step("allocation data"):
             data = build_data(prepared.scenario, prepared.bid_provision)
+        if on_data is not None:
+            on_data(data)
         with run_deadline(scenario.policy.solver.time_limit_seconds):
             solution = _solve_stages(data, on_progress, scenario, prepared, started, retries)
         return _result(scenario, prepared, data, solution, started, retries, seconds)

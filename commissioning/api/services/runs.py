@@ -89,7 +89,9 @@ def execute_run(store: Store, run_id: str, lease: str | None = None) -> dict[str
         from commissioning.optimise import solve
         from commissioning.runs import with_marginal_value, with_scorecard, write_run
 
-        result = with_marginal_value(with_scorecard(solve(scenario)))
+        prepared: list[Any] = []  # the solve's allocation data: the marginal analysis reuses it
+        solved = with_scorecard(solve(scenario, on_data=prepared.append))
+        result = with_marginal_value(solved, prepared[0])
         if not store.holds_lease(run_id, lease):
             return {"run_id": run_id, "status": "superseded"}  # failed meanwhile: write nothing
         # The CLI's own writer: API run folders hold the same files, workbook included.
