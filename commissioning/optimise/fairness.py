@@ -19,7 +19,6 @@ All arithmetic is on `fractions.Fraction`: the levels that decide who gets a uni
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
@@ -60,24 +59,43 @@ class ScoredCell:
     def key(self) -> tuple[int, str]:
         return (self.slot.index, self.year)
 
+    # The search asks these of thousands of cells per step; Fraction arithmetic normalises
+    # every intermediate value (a gcd each), so they work on numerators and denominators
+    # instead: the same exact answers, several times faster.
     def level(self, granules: int) -> Fraction:
-        return min(self.top, self.a + self.b * granules)
+        a, b, top = self.a, self.b, self.top
+        ad, bd = a.denominator, b.denominator
+        n = a.numerator * bd + b.numerator * granules * ad
+        d = ad * bd
+        if n * top.denominator >= top.numerator * d:
+            return top
+        return Fraction(n, d)
 
     def granules_for(self, threshold: Fraction) -> int | None:
         """Fewest granules whose level reaches `threshold`; None if the cell cannot."""
-        if threshold > self.top:
+        tn, td = threshold.numerator, threshold.denominator
+        top = self.top
+        if tn * top.denominator > top.numerator * td:
             return None
-        if self.a >= threshold or self.b == 0:
+        a, b = self.a, self.b
+        an, ad, bn = a.numerator, a.denominator, b.numerator
+        if an * td >= tn * ad or bn == 0:
             return self.floor
-        return max(self.floor, math.ceil((threshold - self.a) / self.b))
+        # (t − a) ÷ b = (tn·ad − an·td)·bd ÷ (td·ad·bn); ceil(x) = −floor(−x)
+        k = -((an * td - tn * ad) * b.denominator // (td * ad * bn))
+        return max(self.floor, k)
 
     def granules_above(self, threshold: Fraction) -> int | None:
         """Fewest granules whose level is strictly above `threshold`; None if the cell cannot."""
-        if threshold >= self.top:
+        tn, td = threshold.numerator, threshold.denominator
+        top = self.top
+        if tn * top.denominator >= top.numerator * td:
             return None
-        if self.a > threshold:
+        a, b = self.a, self.b
+        an, ad = a.numerator, a.denominator
+        if an * td > tn * ad:
             return self.floor
-        k = math.floor((threshold - self.a) / self.b) + 1
+        k = (tn * ad - an * td) * b.denominator // (td * ad * b.numerator) + 1
         return max(self.floor, k)
 
 
