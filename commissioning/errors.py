@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,10 +37,29 @@ def field_path(loc: tuple[str | int, ...]) -> str:
     return path
 
 
+# pydantic's literal and enum errors: "Input should be 'a', 'b' or 'c'".
+_CHOICES = re.compile(r"^Input should be ('[^']*'(?:(?:, | or )'[^']*')+)")
+
+
+def one_of(values: list[str] | tuple[str, ...]) -> str:
+    """The allowed values, the same words wherever a value must be one of a list."""
+    return f"must be one of: {', '.join(values)}"
+
+
+def plain_message(message: str) -> str:
+    """pydantic's message in the engine's words; a choice lists the allowed values plainly."""
+    message = message.removeprefix("Value error, ")
+    choices = _CHOICES.match(message)
+    if choices:
+        values = re.findall(r"'([^']*)'", choices.group(1))
+        return one_of(values) + message[choices.end() :]
+    return message
+
+
 def problems_from(error: ValidationError) -> list[Problem]:
     problems = []
     for detail in error.errors(include_url=False):
-        message = detail["msg"].removeprefix("Value error, ")
+        message = plain_message(detail["msg"])
         if detail["type"] != "scenario_rule" and "input" in detail:
             shown = repr(detail["input"])
             if len(shown) <= 60 and not isinstance(detail["input"], dict | list):

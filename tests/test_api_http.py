@@ -95,7 +95,7 @@ def test_invalid_scenario_lists_every_problem_by_field(world: World) -> None:
     response = world.client.post("/api/v1/scenarios", json=data, headers=commissioner(world))
     assert response.status_code == 400
     body = response.json()
-    assert body["detail"] == "the scenario is not valid"
+    assert body["detail"].startswith("the scenario is not valid: ")
     fields = {e["field"] for e in body["errors"]}
     assert {"financial_years[0]", "services[0].unit_cost_pence"} <= fields
 
@@ -138,7 +138,7 @@ def test_malformed_bodies_are_400_json(world: World, content: bytes) -> None:
     )
     assert response.status_code == 400, response.text
     body = response.json()
-    assert body["status_code"] == 400 and body["errors"]
+    assert body["status"] == 400 and body["errors"]
     assert all(e["field"] for e in body["errors"])
 
 
@@ -150,7 +150,7 @@ def test_request_bodies_have_a_size_limit(world: World) -> None:
         headers={**commissioner(world), "Content-Type": "application/json"},
     )
     assert response.status_code == 413
-    assert response.json()["status_code"] == 413
+    assert response.json()["status"] == 413
 
 
 @pytest.mark.parametrize(
@@ -431,12 +431,12 @@ def test_borough_workbook_download(world: World) -> None:
     assert cached.read_bytes() == response.content
 
 
-def test_download_errors_are_json_not_xlsx(world: World) -> None:
+def test_download_errors_are_problem_json_not_xlsx(world: World) -> None:
     response = world.client.get(
         f"/api/v1/runs/{world.published}/workbooks/london", headers=world.keys.header("camden")
     )
     assert response.status_code == 403
-    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["content-type"] == "application/problem+json"
 
 
 # -- the OpenAPI document -------------------------------------------------------------------
@@ -471,8 +471,9 @@ def test_openapi_documents_every_operation_and_error(spec: dict[str, Any]) -> No
         assert {"401", "403"} <= set(op["responses"]), (path, method)
         for status, response in op["responses"].items():
             if int(status) >= 400:
-                schema = response["content"]["application/json"]["schema"]
-                assert schema == {"$ref": "#/components/schemas/ErrorBody"}, (path, status)
+                assert set(response["content"]) == {"application/problem+json"}, (path, status)
+                schema = response["content"]["application/problem+json"]["schema"]
+                assert schema == {"$ref": "#/components/schemas/ProblemDetails"}, (path, status)
         if op.get("parameters") or op.get("requestBody"):
             assert "400" in op["responses"], (path, method)
         assert "WWW-Authenticate" in op["responses"]["401"]["headers"], (path, method)

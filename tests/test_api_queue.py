@@ -32,7 +32,7 @@ def test_a_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
         second = client.post("/api/v1/runs", json={"scenario_id": scenario_id}, headers=headers)
         assert second.status_code == 429
         assert second.headers["retry-after"] == "7"
-        assert second.json()["status_code"] == 429
+        assert second.json()["status"] == 429
         runs = client.get("/api/v1/runs", headers=headers).json()["runs"]
         assert [r["id"] for r in runs] == [first.json()["id"]]  # a refused run leaves no row
         assert wait_for_run(client, first.json()["id"], headers)["status"] == "succeeded"

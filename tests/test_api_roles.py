@@ -169,9 +169,9 @@ def _call(world: World, case: Case, who: str) -> Any:
 
 def _expect_error(response: Any, status: int) -> None:
     assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["content-type"] == "application/problem+json"
     error = response.json()
-    assert error["status_code"] == status
+    assert error["status"] == status
     assert error["detail"]
     assert error["errors"] and all(e["field"] for e in error["errors"]), error
 
@@ -263,7 +263,7 @@ def test_finance_sees_every_borough(world: World) -> None:
 def test_unknown_paths_answer_json(world: World) -> None:
     response = world.client.get("/api/v1/nothing-here", headers=world.keys.header("finance"))
     assert response.status_code == 404
-    assert response.json()["status_code"] == 404
+    assert response.json()["status"] == 404
 
 
 def test_explanation_tables_are_served_and_scoped(world: World) -> None:

@@ -414,7 +414,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
 def _check_api(response: Any, field: str, says: str = "", status: int = 400) -> None:
     assert response.status_code == status, response.text
     body = response.json()
-    assert body["status_code"] == status and body["errors"], body
+    assert body["status"] == status and body["errors"], body
     fields = [e["field"] for e in body["errors"]]
     wanted = field or "body"
     named = [e for e in body["errors"] if wanted in e["field"]]

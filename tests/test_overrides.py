@@ -197,7 +197,12 @@ def test_unknown_paths_and_bad_values_say_what_exists(
     ("path", "value", "rule"),
     [
         ("services.idva.unit_cost", "£40,000.01", "× granularity 0.5 is not a whole number"),
-        ("policy.fairness_rule", "maximin", "Input should be 'leximin'"),
+        (
+            "policy.fairness_rule",
+            "maximin",
+            "must be one of: leximin, proportional_to_benchmark_cost, equal_shortfall "
+            "(got 'maximin')",
+        ),
         ("benchmarks.idva.units", "0", "greater than 0"),
         ("pots.mopac_direct.amount", "£1,000,000,000,000", "less than or equal"),
         ("policy.max_change_pct", "10%", "pace of change needs a previous_allocation"),

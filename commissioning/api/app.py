@@ -26,6 +26,7 @@ from commissioning.api.controllers import (
     ScenarioController,
 )
 from commissioning.api.errors import EXCEPTION_HANDLERS
+from commissioning.api.problems import problem_types_markdown
 from commissioning.api.queue import RunQueue
 from commissioning.api.services.reference import reference_scenario
 from commissioning.api.settings import ApiSettings
@@ -35,16 +36,27 @@ from commissioning.store import Store, store_at
 
 API_PREFIX = "/api/v1"
 
-DESCRIPTION = """\
+DESCRIPTION = (
+    """\
 Allocate VAWG funding across London boroughs: store scenarios, solve them in worker processes,
 read the results (JSON or CSV), download workbooks, compare runs and publish the chosen one.
 
 Every call needs an API key in the `X-API-Key` header (`commissioning keys create`). Roles:
 **commissioner** (everything, including drafts), **finance** (every published run, all formats),
 **borough_lead** (published runs, only its own borough's rows and workbook). A missing or
-unknown key is 401, a request outside the key's scope 403. Every error is JSON:
-`{status_code, detail, errors: [{field, message}]}`.
+unknown key is 401, a request outside the key's scope 403.
+
+Every error is RFC 9457 problem details (`application/problem+json`):
+`{type, title, status, detail, instance, errors: [{field, message}]}`. `type` is one of the
+URIs below (switch on it, not on `detail`), `title` is the same for every problem of a type,
+`status` is the HTTP status, `detail` says what was wrong this time, `instance` is the request
+path, and `errors` names each field or parameter at fault (empty when none is); a value that
+must be one of a list says which values are allowed. Problem types:
+
 """
+    + problem_types_markdown()
+    + "\n"
+)
 
 
 def _state(name: str) -> Provide:

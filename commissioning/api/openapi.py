@@ -14,28 +14,29 @@ from litestar.openapi.spec import (
 )
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
-from commissioning.api.schemas import ErrorBody
+from commissioning.api.problems import PROBLEM_JSON, PROBLEM_TYPES, problem_type
+from commissioning.api.schemas import ProblemDetails
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 CSV = "text/csv"
 
-ERROR_DESCRIPTIONS: dict[int, str] = {
-    400: "Invalid input: each entry of `errors` names the field (or parameter) and the reason.",
-    401: "No API key, or an unknown or revoked one (header X-API-Key).",
-    403: "The key's role or borough does not cover this (drafts are commissioners' only).",
-    404: "No such scenario, run, table or area.",
-    409: "The run is not in a state that allows this (still solving, failed or infeasible).",
-    413: "The request body is larger than the server's limit.",
-    415: "The body is not JSON (send Content-Type: application/json, UTF-8).",
-    429: "The run queue is full; retry after the number of seconds in the Retry-After header.",
-}
+
+def _error_description(code: int) -> str:
+    kinds = [kind for kind in PROBLEM_TYPES if kind.status == code] or [problem_type(code)]
+    return " ".join(f"`{kind.uri}`: {kind.meaning or kind.title}" for kind in kinds)
 
 
 def error_responses(*codes: int) -> dict[int, ResponseSpec]:
-    """ResponseSpecs for the given error statuses; 401 and 403 apply to every endpoint."""
+    """ResponseSpecs for the given error statuses; 401 and 403 apply to every endpoint.
+
+    Every error is RFC 9457 problem details (application/problem+json, the ProblemDetails schema).
+    """
     return {
         code: ResponseSpec(
-            data_container=ErrorBody, description=ERROR_DESCRIPTIONS[code], generate_examples=False
+            data_container=ProblemDetails,
+            description=_error_description(code),
+            media_type=PROBLEM_JSON,
+            generate_examples=False,
         )
         for code in sorted({401, 403, *codes})
     }

@@ -29,12 +29,24 @@ class FieldError(Out):
     message: str
 
 
-class ErrorBody(Out):
-    """Every error the API returns has this shape."""
+class ProblemDetails(Out):
+    """Every error the API returns: RFC 9457 problem details (application/problem+json)."""
 
-    status_code: int
-    detail: str
-    errors: list[FieldError] = Field(default_factory=list)
+    type: str = Field(
+        description="The kind of problem: a stable relative URI such as /problems/invalid-input "
+        "(the list is in the API's description), or about:blank."
+    )
+    title: str = Field(description="Short summary of the problem type; the same every time.")
+    status: int = Field(ge=100, le=599, description="The HTTP status code of this response.")
+    detail: str = Field(description="What went wrong this time, in plain words.")
+    instance: str = Field(description="The path of the request that failed.")
+    errors: list[FieldError] = Field(
+        default_factory=list,
+        description="One entry per field or parameter at fault; empty when none is.",
+    )
+
+
+ErrorBody = ProblemDetails  # the name before errors became problem details (older imports)
 
 
 # -- reference data -------------------------------------------------------------------------
