@@ -89,6 +89,10 @@ class RunQueue:
             self._open = True
 
     @property
+    def is_open(self) -> bool:
+        return self._open
+
+    @property
     def in_flight(self) -> int:
         return self._slots
 
