@@ -134,6 +134,12 @@ class RunQueue:
         task.add_done_callback(self._tasks.discard)
         return run
 
+    async def release_finished(self) -> None:
+        """When full, give back the slots of finished runs whose workers are still exiting, as
+        `start` would: a readiness check then reports the room a new run would find."""
+        if self._slots >= self.capacity:
+            await self._release_finished()
+
     async def _release_finished(self) -> None:
         """Give back the slots of runs already finished whose workers are still exiting.
 

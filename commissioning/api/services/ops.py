@@ -26,10 +26,12 @@ class QueueState:
     workers_busy: int  # worker processes solving a run now
     queued_runs: int  # runs waiting for a worker
     capacity: int  # runs that may be solving or waiting at once
+    in_flight: int  # runs holding a place (a finished run's exiting worker holds none)
 
     @property
     def accepting(self) -> bool:
-        return self.open and self.workers_busy + self.queued_runs < self.capacity
+        """Whether `RunQueue.start` would take a run now rather than answer 429."""
+        return self.open and self.in_flight < self.capacity
 
 
 @dataclass(frozen=True)
@@ -47,9 +49,8 @@ class Readiness:
             found["queue"] = "the run queue is closed (the server is starting or stopping)"
         elif not self.queue.accepting:
             found["queue"] = (
-                f"the run queue is full: {self.queue.workers_busy} runs solving and "
-                f"{self.queue.queued_runs} waiting (the limit is {self.queue.capacity}); "
-                "a new run would be refused with 429"
+                f"the run queue is full: {self.queue.in_flight} runs solving or waiting (the "
+                f"limit is {self.queue.capacity}); a new run would be refused with 429"
             )
         return found
 
@@ -67,6 +68,7 @@ def queue_state(run_queue: RunQueue) -> QueueState:
         # Runs holding a slot without a worker process: waiting (or a moment from starting).
         queued_runs=max(0, run_queue.in_flight - busy),
         capacity=run_queue.capacity,
+        in_flight=run_queue.in_flight,
     )
 
 
@@ -83,4 +85,7 @@ async def store_problem(store: Store, timeout: float = STORE_TIMEOUT_SECONDS) ->
 
 
 async def readiness(store: Store, run_queue: RunQueue) -> Readiness:
-    return Readiness(await store_problem(store), queue_state(run_queue))
+    problem = await store_problem(store)
+    if problem is None and run_queue.is_open:
+        await run_queue.release_finished()  # reads the store, which has just answered
+    return Readiness(problem, queue_state(run_queue))
