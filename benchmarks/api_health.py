@@ -9,7 +9,10 @@ solving the whole time (a run that finishes is replaced at once). Each probe is 
 `--requests` times one after another, then `--requests` times from `--concurrency` threads at
 once (each thread with its own keep-alive connection). Latency is the client's wall time per
 request, so it includes this script's own share of the machine (the client's threads, the GIL)
-and is an upper bound on what the server takes. Prints a markdown table.
+and is an upper bound on what the server takes; the last column is the web server process's
+own CPU time per request (its worker processes' excluded: in the "solves running" rows it
+includes serving the background thread's polls), which the machine's load does not inflate.
+Prints a markdown table.
 """
 
 from __future__ import annotations
@@ -50,8 +53,20 @@ def free_port() -> int:
         return port
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds the process itself has used (Linux), not its children's."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass
+class Server:
+    url: str
+    pid: int
+
+
 @contextmanager
-def server(folder: Path, workers: int) -> Iterator[str]:
+def server(folder: Path, workers: int) -> Iterator[Server]:
     port = free_port()
     argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store"]
     argv += [str(folder / "api.sqlite3"), "--workers", str(workers), "--log-level", "warning"]
@@ -81,7 +96,7 @@ def server(folder: Path, workers: int) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit("the server did not start")
             time.sleep(0.1)
-        yield url
+        yield Server(url, process.pid)
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)  # the server and its worker processes
@@ -178,25 +193,29 @@ class Row:
     how: str
     seconds: list[float]
     wall: float
+    server_cpu: float  # the web server's CPU seconds over the whole measurement
 
     def line(self) -> str:
         s = self.seconds
         return (
             f"| {self.when} | `{self.path}` | {self.how} | {len(s)} | "
             f"{quantile(s, 0.5):.2f} | {quantile(s, 0.99):.2f} | {max(s) * 1000:.2f} | "
-            f"{len(s) / self.wall:,.0f} |"
+            f"{len(s) / self.wall:,.0f} | {self.server_cpu / len(s) * 1e6:,.0f} |"
         )
 
 
-def measure(when: str, url: str, path: str, requests: int, threads: int) -> Iterator[Row]:
+def measure(when: str, live: Server, path: str, requests: int, threads: int) -> Iterator[Row]:
+    url = live.url
     runs: list[tuple[str, Callable[[], list[float]]]] = [
         ("sequential", lambda: sequential(url, path, requests)),
         (f"concurrency {threads}", lambda: concurrent(url, path, requests, threads)),
     ]
     for how, run in runs:
+        cpu = cpu_seconds(live.pid)
         started = time.perf_counter()
         seconds = run()
-        yield Row(when, path, how, seconds, time.perf_counter() - started)
+        wall = time.perf_counter() - started
+        yield Row(when, path, how, seconds, wall, cpu_seconds(live.pid) - cpu)
 
 
 def main() -> None:
@@ -212,9 +231,10 @@ def main() -> None:
         key = store.create_key("commissioner", label="benchmark")[1]
         body = json.loads(scenario_json(load_scenario(LONDON)))
         rows: list[Row] = []
-        with server(folder, args.workers) as url:
+        with server(folder, args.workers) as live:
+            url = live.url
             for path in ("/health", "/ready"):
-                rows += measure("idle", url, path, args.requests, args.concurrency)
+                rows += measure("idle", live, path, args.requests, args.concurrency)
             with httpx.Client(base_url=url, headers={"X-API-Key": key}, timeout=30) as client:
                 created = client.post("/api/v1/scenarios", json=body)
                 created.raise_for_status()
@@ -223,10 +243,9 @@ def main() -> None:
                 keeper.start()
                 solves.wait_until_both_solve(client)
                 started = time.monotonic()
+                busy = f"{args.workers} solves running"
                 for path in ("/health", "/ready"):
-                    rows += measure(
-                        f"{args.workers} solves running", url, path, args.requests, args.concurrency
-                    )
+                    rows += measure(busy, live, path, args.requests, args.concurrency)
                 measuring = time.monotonic() - started
                 solves.stop.set()
                 keeper.join(timeout=60)
@@ -237,8 +256,11 @@ def main() -> None:
             f"\n/health and /ready on loopback, {cores} cores, {args.workers} solver workers "
             f"(load average at the end: {load})\n"
         )
-        print("| while | probe | requests | n | p50 ms | p99 ms | max ms | req/s |")
-        print("|---|---|---|---:|---:|---:|---:|---:|")
+        print(
+            "| while | probe | requests | n | p50 ms | p99 ms | max ms | req/s "
+            "| server CPU µs/req |"
+        )
+        print("|---|---|---|---:|---:|---:|---:|---:|---:|")
         for row in rows:
             print(row.line())
         print(
