@@ -223,3 +223,24 @@ def test_the_probes_and_progress_are_in_the_openapi_spec(
     schemas = spec["components"]["schemas"]
     assert "progress" in schemas["RunOut"]["required"]
     assert set(schemas["ProgressOut"]["properties"]) == {"stage", "steps_done", "steps_total"}
+
+
+def test_ready_is_503_when_the_store_does_not_answer_in_time(
+    served: tuple[TestClient[Any], SqliteStore, Keys],
+) -> None:
+    client, store, _ = served
+    holder = sqlite3.connect(store.path, isolation_level=None)
+    try:  # another process holding the file exclusively: readers wait on its lock
+        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
+        holder.execute("BEGIN EXCLUSIVE")
+        started = time.monotonic()
+        response = client.get("/ready")
+        waited = time.monotonic() - started
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert response.status_code == 503
+    errors = response.json()["errors"]
+    assert [e["field"] for e in errors] == ["store"] and "within 2 s" in errors[0]["message"]
+    assert waited < 10  # not the store's own 30 s busy wait
+    assert client.get("/health").status_code == 200
