@@ -76,10 +76,23 @@ def test_an_uncertainty_run_is_a_run_with_progress_tables_and_files(
         {"kind": "uncertainty", "scenario_id": world.scenario_id, "uncertainty": UNCERTAINTY}
     )
     assert started["status"] == "queued" and started["kind"] == "uncertainty"
-    assert started["settings"]["draws"] == 3 and started["progress"] is None
+    assert started["settings"]["draws"] == 3
+    assert started["progress"] == {
+        "stage": "queued",
+        "steps_done": 0,
+        "steps_total": 2,
+        "done": None,
+        "total": None,
+    }
     run = world.finish(started["id"])
     assert run["status"] == "succeeded", run["reason"]
-    assert run["progress"] == {"done": 3, "total": 3}
+    assert run["progress"] == {
+        "stage": "finished",
+        "steps_done": 2,
+        "steps_total": 2,
+        "done": 3,
+        "total": 3,
+    }
     assert run["summary"]["draws"] == 3 and run["summary"]["seed"] == 7
     run_id = run["id"]
 
@@ -144,7 +157,8 @@ def test_a_sweep_run_with_an_inline_scenario_has_its_table_and_chart(world: Worl
     run = world.finish(started["id"])
     assert run["status"] == "succeeded", run["reason"]
     assert run["scenario_name"] == "London for a sweep"
-    assert run["progress"] == {"done": 2, "total": 2}
+    assert (run["progress"]["done"], run["progress"]["total"]) == (2, 2)
+    assert run["progress"]["steps_done"] == run["progress"]["steps_total"] == 2
     table = world.client.get(
         f"/api/v1/analyses/{run['id']}/tables/sweep", headers=world.headers()
     ).json()

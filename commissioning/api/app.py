@@ -25,6 +25,7 @@ from commissioning.api.controllers import (
     RunController,
     ScenarioController,
 )
+from commissioning.api.controllers.ops import health, ready
 from commissioning.api.errors import EXCEPTION_HANDLERS
 from commissioning.api.problems import problem_types_markdown
 from commissioning.api.queue import RunQueue
@@ -40,6 +41,9 @@ DESCRIPTION = (
     """\
 Allocate VAWG funding across London boroughs: store scenarios, solve them in worker processes,
 read the results (JSON or CSV), download workbooks, compare runs and publish the chosen one.
+
+Probes need no key: `GET /health` (liveness) and `GET /ready` (store and run queue), at the
+root; everything under /api/v1 does.
 
 Every call needs an API key in the `X-API-Key` header (`commissioning keys create`). Roles:
 **commissioner** (everything, including drafts), **finance** (every published run, all formats),
@@ -120,7 +124,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         security=[{"ApiKey": []}],
     )
     return Litestar(
-        route_handlers=[api],
+        route_handlers=[api, health, ready],  # probes: at the root, no key (controllers/ops.py)
         lifespan=[lifespan],
         state=State({"settings": settings, "store": store, "run_queue": run_queue}),
         exception_handlers=EXCEPTION_HANDLERS,

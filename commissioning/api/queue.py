@@ -89,6 +89,10 @@ class RunQueue:
             self._open = True
 
     @property
+    def is_open(self) -> bool:
+        return self._open
+
+    @property
     def in_flight(self) -> int:
         return self._slots
 
@@ -129,6 +133,12 @@ class RunQueue:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return run
+
+    async def release_finished(self) -> None:
+        """When full, give back the slots of finished runs whose workers are still exiting, as
+        `start` would: a readiness check then reports the room a new run would find."""
+        if self._slots >= self.capacity:
+            await self._release_finished()
 
     async def _release_finished(self) -> None:
         """Give back the slots of runs already finished whose workers are still exiting.

@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from commissioning.analysis import Scorecard
 from commissioning.analysis.compare import RunComparison
+from commissioning.api.services.progress import run_progress
 from commissioning.store import RunRecord, StoredScenario
 from commissioning.store.interface import RunKind, RunStatus
 
@@ -145,6 +146,19 @@ class StartRun(BaseModel):
     )
 
 
+class ProgressOut(Out):
+    """How far a run has got. A solve's stages, in order: starting (its worker loads the
+    solver), funding rounds, fairness, cost, explaining, marginal value, writing files; a
+    sweep's or uncertainty run's: solving, writing files."""
+
+    stage: str = Field(
+        description="queued; the stage being worked on; finished (succeeded). A run that "
+        "failed or was stopped shows the stage it stopped in."
+    )
+    steps_done: int = Field(ge=0, description="Stages completed (all of them once succeeded).")
+    steps_total: int = Field(ge=1, description="Stages in all for this kind of run.")
+
+
 class RunOut(Out):
     id: str
     kind: RunKind = Field(
@@ -162,6 +176,7 @@ class RunOut(Out):
     summary: dict[str, Any] | None = Field(
         description="The run's summary; withheld from borough leads (it is London-wide)."
     )
+    progress: ProgressOut = Field(description="Stage reached, and stages done of stages in all.")
 
     @classmethod
     def of(cls, run: RunRecord, show_summary: bool = True) -> RunOut:
@@ -178,6 +193,7 @@ class RunOut(Out):
             published=run.published,
             published_at=run.published_at,
             summary=run.summary if show_summary else None,
+            progress=ProgressOut(**vars(run_progress(run))),
         )
 
 
@@ -334,14 +350,18 @@ class StartAnalysis(BaseModel):
     uncertainty: UncertaintySettingsIn | None = Field(None, description="For kind uncertainty.")
 
 
-class Progress(Out):
-    done: int = Field(description="Solves done.")
-    total: int = Field(description="Solves in all (a sweep's knee search can add some).")
+class Progress(ProgressOut):
+    done: int | None = Field(description="Solves done; null until begun.")
+    total: int | None = Field(
+        description="Solves in all (a sweep's knee search can add some); null until begun."
+    )
 
 
 class AnalysisOut(RunOut):
     settings: dict[str, Any] | None
-    progress: Progress | None = Field(description="Solves done of the total; null until begun.")
+    progress: Progress = Field(
+        description="Stage reached and stages done of all, and solves done of the total."
+    )
     tables: list[str] = Field(description="Tables of this kind of analysis (when succeeded).")
     files: list[str] = Field(description="Files to download (charts, CSV, JSON).")
 
@@ -350,11 +370,8 @@ class AnalysisOut(RunOut):
         cls, run: RunRecord, tables: list[str], files: list[str], show_summary: bool = True
     ) -> AnalysisOut:
         base = RunOut.of(run, show_summary).model_dump()
-        progress = (
-            Progress(done=run.progress_done, total=run.progress_total)
-            if run.progress_done is not None and run.progress_total is not None
-            else None
-        )
+        stages = base.pop("progress")
+        progress = Progress(**stages, done=run.progress_done, total=run.progress_total)
         return cls(
             **base,
             settings=run.settings,

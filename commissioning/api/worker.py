@@ -26,6 +26,9 @@ import threading
 import time
 
 EXIT_OUT_OF_MEMORY = 86
+# Solves yield the CPU to the web server: with every core solving, /health and /ready (and
+# every other request) still answer at once. Alone on a core a solve runs at full speed.
+WORKER_NICENESS = 10
 PARENT_CHECK_SECONDS = 0.5
 PR_SET_PDEATHSIG = 1
 
@@ -88,6 +91,14 @@ def _cap_memory(memory_mib: int) -> None:
         print(f"worker: could not cap memory at {memory_mib} MiB: {exc}", file=sys.stderr)
 
 
+def _yield_to_the_server() -> None:
+    """Run at a lower priority than the server that started us (see WORKER_NICENESS)."""
+    try:
+        os.nice(WORKER_NICENESS)
+    except (AttributeError, OSError) as exc:  # pragma: no cover - not POSIX, or not allowed
+        print(f"worker: could not lower its priority: {exc}", file=sys.stderr)
+
+
 def _memory_hog_for_tests(store: object, run_id: str) -> None:
     if not os.environ.get(MEMORY_HOG_ENV):
         return
@@ -110,6 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     _die_with_parent(args.parent)
     _cap_memory(args.memory_mib)
+    _yield_to_the_server()
     store = pickle.load(sys.stdin.buffer)  # from the server that started us, never a user
     try:
         _memory_hog_for_tests(store, args.run_id)

@@ -27,6 +27,7 @@ __all__ = [
     "inside_highs",
     "run_clock",
     "step",
+    "watch_steps",
 ]
 
 _P = ParamSpec("_P")
@@ -65,6 +66,10 @@ _STEP: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _OPEN_TOTALS: contextvars.ContextVar[frozenset[str]] = contextvars.ContextVar(
     "commissioning_clock_totals", default=frozenset()
 )
+# Told the name of each step as it begins (the API's worker records a run's stage from it).
+_WATCHER: contextvars.ContextVar[Callable[[str], None] | None] = contextvars.ContextVar(
+    "commissioning_clock_watcher", default=None
+)
 
 
 @contextlib.contextmanager
@@ -85,11 +90,25 @@ def step(name: str) -> contextlib.AbstractContextManager[None]:
 
 
 @contextlib.contextmanager
+def watch_steps(watcher: Callable[[str], None]) -> Iterator[None]:
+    """Call `watcher(name)` as each step of a run clock opened inside the block begins (not
+    steps inside steps): progress for a caller, without the solve knowing who is watching."""
+    token = _WATCHER.set(watcher)
+    try:
+        yield
+    finally:
+        _WATCHER.reset(token)
+
+
+@contextlib.contextmanager
 def _step(name: str) -> Iterator[None]:
     clock = _CLOCK.get()
     if clock is None or _STEP.get() is not None:
         yield
         return
+    watcher = _WATCHER.get()
+    if watcher is not None:
+        watcher(name)
     token = _STEP.set(name)
     started = time.perf_counter()
     try:

@@ -91,6 +91,7 @@ class RunRecord:
     settings: dict[str, Any] | None = None  # a sweep's or uncertainty run's settings
     progress_done: int | None = None  # solves done of progress_total (sweeps, uncertainty)
     progress_total: int | None = None
+    progress_stage: str | None = None  # the stage a running run has reached (None: not begun)
 
     @property
     def published(self) -> bool:
@@ -156,6 +157,14 @@ class Store(Protocol):
 
     def set_progress(self, run_id: str, lease: str, done: int, total: int) -> bool:
         """Record how many of a running run's solves are done; False if the lease has gone."""
+        ...
+
+    def set_stage(self, run_id: str, lease: str, stage: str) -> bool:
+        """Record the stage a running run has reached; False if the lease has gone."""
+        ...
+
+    def ping(self) -> None:
+        """Answer a trivial query, or raise (OSError, sqlite3.Error) if the store cannot."""
         ...
 
     def holds_lease(self, run_id: str, lease: str) -> bool:

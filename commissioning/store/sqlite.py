@@ -236,6 +236,24 @@ class SqliteStore:
             )
         return cur.rowcount == 1
 
+    def set_stage(self, run_id: str, lease: str, stage: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET progress_stage = ? WHERE id = ? AND status = 'running' "
+                "AND lease = ?",
+                (stage, run_id, lease),
+            )
+        return cur.rowcount == 1
+
+    def ping(self) -> None:
+        # Connecting would create an empty file where the store has gone: look first.
+        if not self.path.is_file():
+            raise FileNotFoundError(f"the store file {self.path} is missing")
+        if not self.runs_dir.is_dir():
+            raise FileNotFoundError(f"the store's run folder {self.runs_dir} is missing")
+        with self._read() as conn:
+            conn.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()
+
     def holds_lease(self, run_id: str, lease: str) -> bool:
         with self._read() as conn:
             row = conn.execute(

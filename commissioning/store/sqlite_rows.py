@@ -13,7 +13,8 @@ from commissioning.store.interface import ApiKey, RunRecord, StoredScenario
 RUN_COLUMNS = (
     "runs.id, runs.scenario_id, scenarios.name, runs.status, runs.reason, runs.created_at, "
     "runs.started_at, runs.finished_at, runs.published_at, runs.published_by, runs.summary, "
-    "runs.created_by, runs.kind, runs.settings, runs.progress_done, runs.progress_total"
+    "runs.created_by, runs.kind, runs.settings, runs.progress_done, runs.progress_total,"
+    " runs.progress_stage"
 )
 
 
@@ -77,4 +78,5 @@ def run_from_row(row: sqlite3.Row | None) -> RunRecord:
         settings=json.loads(row[13]) if row[13] else None,
         progress_done=row[14],
         progress_total=row[15],
+        progress_stage=row[16],
     )

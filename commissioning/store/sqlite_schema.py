@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -50,6 +50,7 @@ CREATE TABLE IF NOT EXISTS runs (
     settings      TEXT,
     progress_done INTEGER,
     progress_total INTEGER,
+    progress_stage TEXT,
     CHECK (published_at IS NULL OR status = 'succeeded')
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at, id);
@@ -94,7 +95,8 @@ def create_or_upgrade(path: Path) -> None:
 
 def _add_missing_columns(conn: sqlite3.Connection) -> None:
     """Bring a store made by an older version up to date (schema 1 had no run leases, schema
-    2 no run kinds: its runs are all solves)."""
+    2 no run kinds: its runs are all solves; schema 3 no run stages: NULL reads as the stage
+    a run's status implies)."""
     columns = {row["name"] for row in conn.execute("PRAGMA table_info(runs)")}
     added = {
         "lease": "TEXT",
@@ -102,6 +104,7 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
         "settings": "TEXT",
         "progress_done": "INTEGER",
         "progress_total": "INTEGER",
+        "progress_stage": "TEXT",
     }
     for name, definition in added.items():
         if name not in columns:

@@ -143,6 +143,10 @@ class RunController(Controller):
     ) -> RunOut:
         """A run's status: queued, running, succeeded, failed or infeasible (with the reason).
 
+        `progress` says how far it has got: the stage (queued, starting, funding rounds,
+        fairness, cost, explaining, marginal value, writing files, finished) and stages done of
+        all, recorded by the worker process as the solve goes.
+
         Roles: all; drafts (unpublished runs) are commissioners' only.
         """
         return RunOut.of(runs.get_run(store, principal, run_id), _show_summary(principal))

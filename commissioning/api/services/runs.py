@@ -86,14 +86,20 @@ def execute_run(store: Store, run_id: str, lease: str | None = None) -> dict[str
         scenario = scenario_from_data(json.loads(stored.body))
         if run is not None and run.kind != "solve":
             return _execute_analysis(store, run, scenario, lease)
+        from commissioning.api.services import progress
         from commissioning.optimise import solve
+        from commissioning.optimise.clock import watch_steps
         from commissioning.runs import with_marginal_value, with_scorecard, write_run
 
+        stages = progress.StageRecorder(store, run_id, lease)
         prepared: list[Any] = []  # the solve's allocation data: the marginal analysis reuses it
-        solved = with_scorecard(solve(scenario, on_data=prepared.append))
+        with watch_steps(stages.step):  # the solve's own timing steps say which stage it is in
+            solved = with_scorecard(solve(scenario, on_data=prepared.append))
+        stages.enter(progress.MARGINAL_VALUE)
         result = with_marginal_value(solved, prepared[0])
         if not store.holds_lease(run_id, lease):
             return {"run_id": run_id, "status": "superseded"}  # failed meanwhile: write nothing
+        stages.enter(progress.WRITING_FILES)
         # The CLI's own writer: API run folders hold the same files, workbook included.
         write_run(result, store.run_dir(run_id))
         summary = json.loads(json.dumps(result.summary, default=str))
@@ -108,6 +114,7 @@ def execute_run(store: Store, run_id: str, lease: str | None = None) -> dict[str
 
 def _execute_analysis(store: Store, run: RunRecord, scenario: Any, lease: str) -> dict[str, Any]:
     """A sweep or uncertainty run: solved and written like a solve, under the same lease."""
+    from commissioning.api.services import progress
     from commissioning.api.services.analyses import execute_analysis
     from commissioning.safe_output import replace_run_folder
 
@@ -115,6 +122,7 @@ def _execute_analysis(store: Store, run: RunRecord, scenario: Any, lease: str) -
         fill, document = execute_analysis(store, run, scenario, lease)
         if not store.holds_lease(run.id, lease):
             return {"run_id": run.id, "status": "superseded"}
+        progress.StageRecorder(store, run.id, lease, run.kind).enter(progress.WRITING_FILES)
         replace_run_folder(store.run_dir(run.id), fill)
         summary = json.loads(json.dumps(document, default=str))
     except MemoryError:
