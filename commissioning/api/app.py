@@ -28,6 +28,7 @@ from commissioning.api.controllers import (
 from commissioning.api.controllers.ops import health, ready
 from commissioning.api.errors import EXCEPTION_HANDLERS
 from commissioning.api.problems import problem_types_markdown
+from commissioning.api.query_params import refuse_unknown_parameters
 from commissioning.api.queue import RunQueue
 from commissioning.api.services.reference import reference_scenario
 from commissioning.api.settings import ApiSettings
@@ -114,7 +115,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             ExplanationController,
             AnalysisController,
         ],
-        guards=[authorise],
+        guards=[authorise, refuse_unknown_parameters],  # key first, then the query
         dependencies={
             "store": _state("store"),
             "settings": _state("settings"),

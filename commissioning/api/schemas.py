@@ -199,6 +199,10 @@ class RunOut(Out):
 
 class RunList(Out):
     runs: list[RunOut]
+    total: int | None = Field(None, description="Runs matching the filters, over every page.")
+    next: str | None = Field(
+        None, description="Relative link to the next page (same filters); null on the last."
+    )
 
 
 class RunResults(Out):
@@ -213,9 +217,14 @@ class RunResults(Out):
 class TableOut(Out):
     run_id: str
     table: str
-    area_code: str | None
+    area_code: str | None = Field(description="The borough the rows are limited to, if any.")
     columns: list[str]
     rows: list[Row]
+    total: int = Field(description="Rows matching the filters, over every page.")
+    next: str | None = Field(
+        description="Relative link to the next page (same filters, next cursor); null on the "
+        "last page."
+    )
 
 
 class RunScorecard(Out):

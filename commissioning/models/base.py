@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from decimal import Decimal
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
@@ -23,11 +23,21 @@ Pence = Annotated[
     int,
     Field(ge=0, le=10**13, strict=True, description="Money in whole pence (£1 = 100)."),
 ]
+FINANCIAL_YEAR = r"^[0-9]{4}/[0-9]{2}$"
 FinancialYear = Annotated[
     str,
-    StringConstraints(pattern=r"^[0-9]{4}/[0-9]{2}$"),
+    StringConstraints(pattern=FINANCIAL_YEAR),
     Field(description="Financial year April–March, written 2019/20."),
 ]
+# The OpenAPI generator (Litestar) drops constraints inside list[...]; a list of years carries
+# its item rule explicitly so the spec is as strict as the server.
+YEAR_LIST_SCHEMA: dict[str, Any] = {
+    "items": {
+        "type": "string",
+        "pattern": FINANCIAL_YEAR,
+        "description": "Financial year April–March, written 2019/20.",
+    }
+}
 Units = Annotated[
     Decimal,
     Field(ge=0, le=100000, max_digits=12, decimal_places=4, description="Units of a service."),

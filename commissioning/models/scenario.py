@@ -15,6 +15,7 @@ from commissioning.errors import field_path
 from commissioning.models.area import Area
 from commissioning.models.base import (
     MAX_AREAS,
+    YEAR_LIST_SCHEMA,
     FinancialYear,
     Note,
     Record,
@@ -44,7 +45,9 @@ class ScenarioCore(Record):
 
     name: Text
     description: Note = ""
-    financial_years: list[FinancialYear] = Field(min_length=1, max_length=10)
+    financial_years: list[FinancialYear] = Field(
+        min_length=1, max_length=10, json_schema_extra=YEAR_LIST_SCHEMA
+    )
     services: list[Service] = Field(min_length=1, max_length=50)
     benchmarks: list[Benchmark] = Field(default_factory=list)
     pots: list[FundingPot] = Field(default_factory=list)

@@ -150,6 +150,10 @@ class Store(Protocol):
         offset: int = 0,
     ) -> list[RunRecord]: ...
 
+    def count_runs(self, *, published_only: bool = False, scenario_id: str | None = None) -> int:
+        """How many runs list_runs would list with these filters over every page."""
+        ...
+
     def mark_running(self, run_id: str, lease: str | None = None) -> bool:
         """queued -> running under `lease` (a token for this attempt); False if the run is no
         longer queued (e.g. failed at restart)."""

@@ -204,12 +204,7 @@ class SqliteStore:
         limit: int = 100,
         offset: int = 0,
     ) -> list[RunRecord]:
-        where, params = ["1 = 1"], []
-        if published_only:
-            where.append("runs.published_at IS NOT NULL")
-        if scenario_id is not None:
-            where.append("runs.scenario_id = ?")
-            params.append(scenario_id)
+        where, params = _run_filters(published_only, scenario_id)
         sql = (
             f"SELECT {RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
             f"WHERE {' AND '.join(where)} ORDER BY runs.created_at DESC, runs.id LIMIT ? OFFSET ?"
@@ -217,6 +212,13 @@ class SqliteStore:
         with self._read() as conn:
             rows = conn.execute(sql, (*params, limit, offset)).fetchall()
         return [run_from_row(r) for r in rows]
+
+    def count_runs(self, *, published_only: bool = False, scenario_id: str | None = None) -> int:
+        where, params = _run_filters(published_only, scenario_id)
+        sql = f"SELECT COUNT(*) FROM runs WHERE {' AND '.join(where)}"
+        with self._read() as conn:
+            count: int = conn.execute(sql, params).fetchone()[0]
+        return count
 
     def mark_running(self, run_id: str, lease: str | None = None) -> bool:
         with self._write() as conn:
@@ -326,3 +328,14 @@ class SqliteStore:
         for leftover in self.runs_dir.glob(".*"):
             shutil.rmtree(leftover, ignore_errors=True)
         return failed
+
+
+def _run_filters(published_only: bool, scenario_id: str | None) -> tuple[list[str], list[str]]:
+    """The WHERE terms list_runs and count_runs share."""
+    where, params = ["1 = 1"], []
+    if published_only:
+        where.append("runs.published_at IS NOT NULL")
+    if scenario_id is not None:
+        where.append("runs.scenario_id = ?")
+        params.append(scenario_id)
+    return where, params

@@ -16,12 +16,14 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Format, RunId
 from commissioning.api.controllers.runs import _show_summary, table_response
+from commissioning.api.controllers.table_params import TABLE_QUERY
 from commissioning.api.openapi import ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import AnalysisOut, StartAnalysis, TableOut
 from commissioning.api.services import analyses, scenarios
 from commissioning.api.services.access import Principal
 from commissioning.api.services.analyses import BadSettings
+from commissioning.api.services.tables import TableQuery
 from commissioning.store import RunRecord, Store
 
 AnalysisTable = Annotated[
@@ -41,6 +43,17 @@ AnalysisFile = Annotated[
     ],
     PathParameter(description="A file the analysis wrote."),
 ]
+
+
+def _table_columns(store: Store, run: RunRecord) -> dict[str, list[str]]:
+    """The header of each table the analysis wrote (to say which tables a filter fits)."""
+    found: dict[str, list[str]] = {}
+    for name, filename in analyses.TABLES.get(run.kind, {}).items():
+        path = store.run_dir(run.id) / filename
+        if path.is_file():
+            with path.open(encoding="utf-8") as text:
+                found[name] = text.readline().strip().split(",")
+    return found
 
 
 def _out(run: RunRecord, principal: Principal) -> AnalysisOut:
@@ -118,13 +131,17 @@ class AnalysisController(Controller):
 
     @get(
         "/{run_id:str}/tables/{table:str}",
-        summary="Get an analysis table (JSON or CSV)",
+        summary="Get an analysis table (JSON or CSV), filtered and paged",
         sync_to_thread=True,
         opt=roles(),
         operation_class=JsonOrCsvOperation,
+        dependencies=TABLE_QUERY,
         responses={
             200: ResponseSpec(
-                TableOut, description="The table as JSON, or CSV.", generate_examples=False
+                TableOut,
+                description="The table (or a page of it) as JSON, or CSV with X-Total-Count and "
+                "Link rel=next headers.",
+                generate_examples=False,
             ),
             **error_responses(400, 404, 409),
         },
@@ -136,16 +153,21 @@ class AnalysisController(Controller):
         table: AnalysisTable,
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
+        table_query: NamedDependency[TableQuery],
         format: Format = None,
     ) -> Response[Any]:
         """sweep (a row per step), uncertainty (per year × borough × service), uncertainty_draws
-        or uncertainty_factors, as JSON or CSV (`?format=csv` or `Accept: text/csv`).
+        or uncertainty_factors, as JSON or CSV (`?format=csv` or `Accept: text/csv`). Values
+        are the file's text, exactly as written.
 
-        Roles: all; drafts are commissioners' only; a borough lead gets its own rows of
-        uncertainty and may not read the London-wide tables (403).
+        Filters `area_code`, `service`, `year`, `pot` where the table has the column (repeat
+        one for several values), `limit` and `cursor` as for a run's result tables; rows in
+        the file's order. Roles: all; drafts are commissioners' only; a borough lead gets its
+        own rows of uncertainty and may not read the London-wide tables (403).
         """
         run, frame = analyses.analysis_table(store, principal, run_id, table)
-        return table_response(request, format, run, table, principal, frame)
+        columns = _table_columns(store, run)
+        return table_response(request, format, run, table, principal, frame, table_query, columns)
 
     @get(
         "/{run_id:str}/files/{name:str}",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import polars as pl
@@ -21,6 +22,12 @@ from commissioning.api.controllers.params import (
     ScenarioFilter,
     TableName,
 )
+from commissioning.api.controllers.table_params import (
+    TABLE_QUERY,
+    link_with,
+    next_link,
+    page_headers,
+)
 from commissioning.api.openapi import CSV, ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import (
@@ -33,9 +40,12 @@ from commissioning.api.schemas import (
     StartRun,
     TableOut,
 )
-from commissioning.api.services import runs
+from commissioning.api.services import runs, tables
 from commissioning.api.services.access import Principal
+from commissioning.api.services.tables import TableQuery
+from commissioning.api.table_rows import ResultTable, ResultTableOperation
 from commissioning.outputs import csv_text
+from commissioning.results import TABLE_SCHEMAS
 from commissioning.store import RunRecord, Store
 
 
@@ -45,11 +55,13 @@ def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
     return request.accept.best_match(["application/json", CSV], default="application/json") == CSV
 
 
-def _csv(frame: pl.DataFrame, filename: str) -> Response[str]:
+def _csv(
+    frame: pl.DataFrame, filename: str, headers: dict[str, str] | None = None
+) -> Response[str]:
     return Response(
         csv_text(frame),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
     )
 
 
@@ -60,20 +72,32 @@ def table_response(
     table: str,
     principal: Principal,
     frame: pl.DataFrame,
+    query: TableQuery,
+    columns_by_table: Mapping[str, Sequence[str]],
 ) -> Response[Any]:
-    """One table as JSON (TableOut), or CSV when asked (`?format=csv` or `Accept: text/csv`)."""
+    """A page of one table (filters, limit, cursor: commissioning.api.services.tables) as JSON
+    (TableOut, with total and next), or CSV when asked (`?format=csv` or `Accept: text/csv`)
+    with X-Total-Count and a Link rel="next" header."""
+    found = tables.page(principal, run.id, table, frame, query, columns_by_table)
+    link = next_link(request, found.next_cursor)
     if _wants_csv(request, format):
         kind = "run" if run.kind == "solve" else run.kind  # solve runs keep their file names
-        return _csv(frame, f"{kind}-{run.id[:8]}-{table}.csv")
+        filename = f"{kind}-{run.id[:8]}-{table}.csv"
+        return _csv(found.rows, filename, page_headers(found.total, link))
     return Response(
         TableOut(
             run_id=run.id,
             table=table,
             area_code=principal.borough,
-            columns=frame.columns,
-            rows=frame.to_dicts(),
+            columns=found.rows.columns,
+            rows=found.rows.to_dicts(),
+            total=found.total,
+            next=link,
         )
     )
+
+
+RESULT_COLUMNS = {name: schema.names() for name, schema in TABLE_SCHEMAS.items()}
 
 
 def _show_summary(principal: Principal) -> bool:
@@ -120,15 +144,24 @@ class RunController(Controller):
     )
     def list_runs(
         self,
+        request: Request[Any, Any, Any],
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
         scenario_id: ScenarioFilter = None,
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> RunList:
-        """Runs, newest first: all for commissioners, published ones for others. Roles: all."""
+        """Runs, newest first: all for commissioners, published ones for others. Roles: all.
+
+        `total` counts the runs matching the filters; `next` links to the next page (the same
+        filters, `offset` moved on by `limit`), null on the last page.
+        """
         found = runs.list_runs(store, principal, scenario_id, limit, offset)
-        return RunList(runs=[RunOut.of(r, _show_summary(principal)) for r in found])
+        total = runs.count_runs(store, principal, scenario_id)
+        link = link_with(request, "offset", str(offset + limit)) if offset + limit < total else None
+        return RunList(
+            runs=[RunOut.of(r, _show_summary(principal)) for r in found], total=total, next=link
+        )
 
     @get(
         "/{run_id:str}",
@@ -176,13 +209,17 @@ class RunController(Controller):
 
     @get(
         "/{run_id:str}/results/{table:str}",
-        summary="Get one result table (JSON or CSV)",
+        summary="Get one result table (JSON or CSV), filtered and paged",
         sync_to_thread=True,
         opt=roles(),
-        operation_class=JsonOrCsvOperation,
+        operation_class=ResultTableOperation,
+        dependencies=TABLE_QUERY,
         responses={
             200: ResponseSpec(
-                TableOut, description="The table as JSON, or CSV.", generate_examples=False
+                ResultTable,
+                description="The table (or a page of it) with typed rows, by `table`; or CSV "
+                "with X-Total-Count and Link rel=next headers.",
+                generate_examples=False,
             ),
             **error_responses(400, 404, 409),
         },
@@ -194,15 +231,24 @@ class RunController(Controller):
         table: TableName,
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
+        table_query: NamedDependency[TableQuery],
         format: Format = None,
     ) -> Response[Any]:
         """One result table as JSON, or CSV with `?format=csv` or `Accept: text/csv`.
 
+        Filters `area_code`, `service`, `year`, `pot` (repeat one for several values; a filter
+        on a column the table lacks is a 400 naming the tables that have it); `limit` rows a
+        page (default: every row) and `cursor` from the previous page's `next`. Rows come in
+        the table's key order (the CSV files' order); money columns are integer pence. JSON
+        carries `total` and `next`; CSV carries X-Total-Count and Link rel="next".
+
         Roles: all; drafts are commissioners' only; a borough lead gets its own rows and may
-        not read London-wide tables (pots, bids: 403).
+        not read London-wide tables (pots, bids: 403), nor filter on another borough (403).
         """
         run, frame = runs.result_table(store, principal, run_id, table)
-        return table_response(request, format, run, table, principal, frame)
+        return table_response(
+            request, format, run, table, principal, frame, table_query, RESULT_COLUMNS
+        )
 
     @get(
         "/{run_id:str}/scorecard",

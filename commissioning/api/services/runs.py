@@ -177,6 +177,11 @@ def list_runs(
     )
 
 
+def count_runs(store: Store, principal: Principal, scenario_id: str | None = None) -> int:
+    """How many runs list_runs shows the caller over every page."""
+    return store.count_runs(published_only=not principal.is_commissioner, scenario_id=scenario_id)
+
+
 def publish_run(store: Store, principal: Principal, run_id: str) -> RunRecord:
     """Publish a succeeded run to finance and borough leads (publishing twice is harmless)."""
     require(principal, "commissioner")
