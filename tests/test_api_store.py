@@ -106,7 +106,7 @@ def test_published_only_listing_and_paging(store: SqliteStore) -> None:
 def test_the_store_uses_wal_and_a_schema_version(store: SqliteStore) -> None:
     with sqlite3.connect(store.path) as conn:
         assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-        assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 4
     store.initialise()  # idempotent
 
 

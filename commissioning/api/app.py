@@ -25,7 +25,14 @@ from commissioning.api.controllers import (
     RunController,
     ScenarioController,
 )
+from commissioning.api.controllers.audit import AuditController
+from commissioning.api.controllers.keys import KeyController
+from commissioning.api.controllers.lifecycle import (
+    RunLifecycleController,
+    ScenarioLifecycleController,
+)
 from commissioning.api.errors import EXCEPTION_HANDLERS
+from commissioning.api.idempotency import idempotency_middleware
 from commissioning.api.queue import RunQueue
 from commissioning.api.services.reference import reference_scenario
 from commissioning.api.settings import ApiSettings
@@ -97,8 +104,14 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             ExportController,
             ExplanationController,
             AnalysisController,
+            # lifecycle and audit (issue 14)
+            RunLifecycleController,
+            ScenarioLifecycleController,
+            AuditController,
+            KeyController,
         ],
         guards=[authorise],
+        middleware=[idempotency_middleware],
         dependencies={
             "store": _state("store"),
             "settings": _state("settings"),
