@@ -456,3 +456,22 @@ def test_london_is_still_one_scenario(world: World) -> None:
         "/api/v1/scenarios", json=london_data(), headers=world.keys.header("commissioner")
     )
     assert again.status_code == 200 and again.json()["id"] == world.scenario_id
+
+
+def test_idempotency_claims_expire_and_a_second_claim_waits(tmp_path: Path) -> None:
+    store = open_store(tmp_path / "store.sqlite3")
+    key, _ = store.create_key("commissioner", label="x")
+    assert store.reserve_response(key.id, "k", "fp", 3600) is None  # claimed
+    waiting = store.reserve_response(key.id, "k", "fp", 3600)
+    assert waiting is not None and waiting.status is None  # the API answers 409
+    store.keep_response(key.id, "k", 202, "application/json", "/api/v1/runs/r", b"{}")
+    kept = store.reserve_response(key.id, "k", "fp", 3600)
+    assert kept is not None and (kept.status, kept.location, kept.body) == (
+        202,
+        "/api/v1/runs/r",
+        b"{}",
+    )
+    time.sleep(0.01)
+    assert store.reserve_response(key.id, "k", "other", 0) is None  # expired: claimed afresh
+    store.release_response(key.id, "k")
+    assert store.reserve_response(key.id, "k", "fp", 3600) is None

@@ -46,6 +46,12 @@ DESCRIPTION = """\
 Allocate VAWG funding across London boroughs: store scenarios, solve them in worker processes,
 read the results (JSON or CSV), download workbooks, compare runs and publish the chosen one.
 
+Creating answers with a `Location` header. Send `Idempotency-Key: <a unique string>` with a POST
+to retry it safely: the same key and request within 24 hours gets the first answer again
+(`Idempotent-Replayed: true`) and creates nothing; the same key with another request is 422.
+Storing a scenario already stored (same name and content) answers 200 with that scenario.
+Publish, unpublish, cancel, delete and key changes are kept in an audit log (`/audit`).
+
 Every call needs an API key in the `X-API-Key` header (`commissioning keys create`). Roles:
 **commissioner** (everything, including drafts), **finance** (every published run, all formats),
 **borough_lead** (published runs, only its own borough's rows and workbook). A missing or
