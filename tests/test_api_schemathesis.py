@@ -42,6 +42,15 @@ def test_schemathesis_finds_no_server_errors(tmp_path: Path) -> None:
             for run_id in run_ids:
                 assert poll(client, run_id)["status"] == "succeeded"
             client.post(f"/api/v1/runs/{run_ids[0]}/publish").raise_for_status()
+            # What the lifecycle routes (cancel, unpublish, delete) may use up: a scenario of
+            # its own with a cancelled draft run, so that the runs above stay for the rest.
+            throwaway = client.post(
+                "/api/v1/scenarios", json=with_direct_budget(300_000_000, "throwaway")
+            ).json()["id"]
+            throwaway_run = client.post("/api/v1/runs", json={"scenario_id": throwaway}).json()[
+                "id"
+            ]
+            client.post(f"/api/v1/runs/{throwaway_run}/cancel").raise_for_status()
 
         config = tmp_path / "schemathesis.toml"
         # Every check is on by default; naming them on the command line (--checks all) would
@@ -62,7 +71,20 @@ def test_schemathesis_finds_no_server_errors(tmp_path: Path) -> None:
             # and a cursor is valid only as a previous page gave it: neither fits JSON Schema.
             "[[operations]]\n"
             'include-path-regex = "/tables?/|/results/"\n'
-            "checks.positive_data_acceptance.enabled = false\n",
+            "checks.positive_data_acceptance.enabled = false\n"
+            # A key's expiry must be in the future and only a borough lead has a borough:
+            # rules JSON Schema cannot state, answered 400 naming the field.
+            "[[operations]]\n"
+            'include-path = "/api/v1/keys"\n'
+            'include-method = "POST"\n'
+            "checks.positive_data_acceptance.enabled = false\n"
+            "[[operations]]\n"
+            'include-path-regex = "/(cancel|unpublish)$"\n'
+            f'parameters = {{ "path.run_id" = "{throwaway_run}" }}\n'
+            "[[operations]]\n"
+            'include-method = "DELETE"\n'
+            f'parameters = {{ "path.run_id" = "{throwaway_run}", '
+            f'"path.scenario_id" = "{throwaway}" }}\n',
             encoding="utf-8",
         )
         started = time.monotonic()

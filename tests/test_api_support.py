@@ -28,7 +28,7 @@ FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "london-2019" / "sc
 CAMDEN = "E09000007"
 ISLINGTON = "E09000019"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FINISHED = {"succeeded", "failed", "infeasible"}
+FINISHED = {"succeeded", "failed", "infeasible", "cancelled"}
 
 
 @cache

@@ -25,8 +25,15 @@ from commissioning.api.controllers import (
     RunController,
     ScenarioController,
 )
+from commissioning.api.controllers.audit import AuditController
+from commissioning.api.controllers.keys import KeyController
+from commissioning.api.controllers.lifecycle import (
+    RunLifecycleController,
+    ScenarioLifecycleController,
+)
 from commissioning.api.controllers.ops import health, ready
 from commissioning.api.errors import EXCEPTION_HANDLERS
+from commissioning.api.idempotency import idempotency_middleware
 from commissioning.api.problems import problem_types_markdown
 from commissioning.api.query_params import refuse_unknown_parameters
 from commissioning.api.queue import RunQueue
@@ -45,6 +52,12 @@ read the results (JSON or CSV), download workbooks, compare runs and publish the
 
 Probes need no key: `GET /health` (liveness) and `GET /ready` (store and run queue), at the
 root; everything under /api/v1 does.
+
+Creating answers with a `Location` header. Send `Idempotency-Key: <a unique string>` with a POST
+to retry it safely: the same key and request within 24 hours gets the first answer again
+(`Idempotent-Replayed: true`) and creates nothing; the same key with another request is 422.
+Storing a scenario already stored (same name and content) answers 200 with that scenario.
+Publish, unpublish, cancel, delete and key changes are kept in an audit log (`/audit`).
 
 Every call needs an API key in the `X-API-Key` header (`commissioning keys create`). Roles:
 **commissioner** (everything, including drafts), **finance** (every published run, all formats),
@@ -114,8 +127,14 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             ExportController,
             ExplanationController,
             AnalysisController,
+            # lifecycle and audit (issue 14)
+            RunLifecycleController,
+            ScenarioLifecycleController,
+            AuditController,
+            KeyController,
         ],
         guards=[authorise, refuse_unknown_parameters],  # key first, then the query
+        middleware=[idempotency_middleware],
         dependencies={
             "store": _state("store"),
             "settings": _state("settings"),

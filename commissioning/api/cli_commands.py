@@ -116,6 +116,8 @@ def _keys_list(args: argparse.Namespace) -> int:
 
     for key in open_store(args.store).list_keys():
         state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
+        if not key.revoked_at and key.expires_at:
+            state = f"expires {key.expires_at}"
         print(
             f"{key.id}  {key.role:<12} {key.area_code or '-':<10} {state:<32} "
             f"{key.created_at}  {key.label}".rstrip()

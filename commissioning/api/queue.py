@@ -81,6 +81,8 @@ class RunQueue:
         self._active: set[str] = set()
         self._released: set[str] = set()  # finished runs whose slot was given back early
         self._running: dict[str, _Worker] = {}
+        self._waiting: dict[str, asyncio.Task[None]] = {}  # queued runs waiting for a worker
+        self._cancelled: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
     def open(self) -> None:
@@ -155,22 +157,45 @@ class RunQueue:
                 self._released.add(record.id)
                 self._slots -= 1
 
+    def cancel(self, run_id: str) -> None:
+        """Stop a run the store has already marked cancelled: a queued run leaves the queue, a
+        running one's worker process is killed (its lease is gone, so it could write nothing;
+        the slot comes back when the process has ended)."""
+        self._cancelled.add(run_id)
+        waiting = self._waiting.get(run_id)
+        if waiting is not None:
+            waiting.cancel()
+        worker = self._running.get(run_id)
+        if worker is not None:
+            _kill(worker.process)
+
     async def _solve(self, run_id: str) -> None:
         try:
             assert self._free_workers is not None
-            async with self._free_workers:
+            task = asyncio.current_task()
+            if task is not None:
+                self._waiting[run_id] = task
+            try:
+                await self._free_workers.acquire()
+            finally:
+                self._waiting.pop(run_id, None)
+            try:
                 if not self._open:
                     return  # closing: close() has marked the run failed already
                 lease = await anyio.to_thread.run_sync(runs.begin_run, self.store, run_id)
                 if lease is None:
                     return  # no longer queued
                 failure = await self._run_worker(run_id, lease)
-                if failure is not None and self._open:
+                if failure is not None and self._open and run_id not in self._cancelled:
                     log.error("run %s: %s", run_id, failure)
                     await anyio.to_thread.run_sync(
                         lambda: self.store.finish_run(run_id, "failed", failure, lease=lease)
                     )
+            finally:
+                self._free_workers.release()
         except asyncio.CancelledError:
+            if run_id in self._cancelled:
+                return  # cancelled while waiting for a worker: nothing ran, nothing to record
             raise
         except Exception as exc:
             log.exception("run %s could not be solved", run_id)
@@ -181,6 +206,7 @@ class RunQueue:
             else:
                 self._slots -= 1
             self._active.discard(run_id)
+            self._cancelled.discard(run_id)
 
     async def _run_worker(self, run_id: str, lease: str) -> str | None:
         """Solve in a new worker process; the reason the run failed if the worker did not say."""
@@ -193,6 +219,8 @@ class RunQueue:
         )
         worker = _Worker(process, bytearray())
         self._running[run_id] = worker
+        if run_id in self._cancelled:
+            _kill(process)  # cancelled between leaving the queue and this process starting
         relay = asyncio.create_task(self._relay_stderr(worker))
         try:
             assert process.stdin is not None

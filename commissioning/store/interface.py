@@ -12,13 +12,15 @@ from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
 from commissioning.store.roles import Role
 
-RunStatus = Literal["queued", "running", "succeeded", "failed", "infeasible"]
+RunStatus = Literal["queued", "running", "succeeded", "failed", "infeasible", "cancelled"]
 # What a run computes: one solve, a sweep of solves, or a Monte Carlo of solves.
 RunKind = Literal["solve", "sweep", "uncertainty"]
 RUN_KINDS: tuple[str, ...] = get_args(RunKind)
 RUN_STATUSES: tuple[str, ...] = get_args(RunStatus)
 UNFINISHED: tuple[RunStatus, ...] = ("queued", "running")
 FINISHED: tuple[RunStatus, ...] = ("succeeded", "failed", "infeasible")
+# A run a commissioner stopped (POST /runs/{id}/cancel): finished, but not by its worker.
+CANCELLED: RunStatus = "cancelled"
 
 KEY_PREFIX = "cmk_"
 
@@ -61,6 +63,7 @@ class ApiKey:
     label: str
     created_at: str
     revoked_at: str | None = None
+    expires_at: str | None = None  # UTC, like created_at; past it the key is refused (401)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,33 @@ class RunRecord:
         return self.published_at is not None
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """Who did what to which run, scenario or key, when and why (never a key's secret)."""
+
+    id: int
+    at: str
+    action: str
+    target_kind: str
+    target_id: str
+    key_id: str | None
+    key_name: str
+    role: str
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class StoredResponse:
+    """The answer first given to a POST with an Idempotency-Key (status None: still running)."""
+
+    fingerprint: str
+    status: int | None
+    content_type: str | None
+    location: str | None
+    body: bytes | None
+    created_at: str
+
+
 @runtime_checkable
 class Store(Protocol):
     """Keys, scenarios and runs. Every method is one transaction; run results live on disk."""
@@ -110,7 +140,11 @@ class Store(Protocol):
 
     # keys
     def create_key(
-        self, role: Role, area_code: str | None = None, label: str = ""
+        self,
+        role: Role,
+        area_code: str | None = None,
+        label: str = "",
+        expires_at: str | None = None,
     ) -> tuple[ApiKey, str]:
         """Store a new key and return it with its secret, which is not kept anywhere."""
         ...
@@ -204,4 +238,64 @@ class Store(Protocol):
 
     def recover(self) -> int:
         """At server start: fail runs left unfinished by a previous process; tidy leftovers."""
+        ...
+
+    # -- lifecycle and audit (schema 4) -----------------------------------------------------
+
+    def get_key(self, key_id: str) -> ApiKey | None: ...
+
+    def find_scenario(self, content_hash: str) -> StoredScenario | None:
+        """The oldest stored scenario with this content, if any."""
+        ...
+
+    def cancel_run(self, run_id: str, reason: str | None = None) -> RunRecord | None:
+        """queued/running -> cancelled; None if the run had already finished (or is unknown)."""
+        ...
+
+    def unpublish_run(self, run_id: str) -> bool:
+        """Withdraw a published run (back to a draft); False if it was not published."""
+        ...
+
+    def delete_run(self, run_id: str) -> bool:
+        """Remove a finished, unpublished run and its files; False if it is not one."""
+        ...
+
+    def delete_scenario(self, scenario_id: str) -> list[str] | None:
+        """Remove a scenario and its finished draft runs (returning their ids); None if a run
+        of it is published, queued or running."""
+        ...
+
+    def add_audit(
+        self,
+        action: str,
+        target_kind: str,
+        target_id: str,
+        key_id: str | None,
+        role: str,
+        reason: str | None,
+    ) -> AuditEntry: ...
+
+    def list_audit(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
+        """Newest first."""
+        ...
+
+    def reserve_response(
+        self, key_id: str, idempotency_key: str, fingerprint: str, max_age_seconds: float
+    ) -> StoredResponse | None:
+        """Claim an Idempotency-Key for a request (None), or the response already stored for
+        it, or one with status None while the first request is still being answered."""
+        ...
+
+    def keep_response(
+        self,
+        key_id: str,
+        idempotency_key: str,
+        status: int,
+        content_type: str | None,
+        location: str | None,
+        body: bytes,
+    ) -> None: ...
+
+    def release_response(self, key_id: str, idempotency_key: str) -> None:
+        """Forget a claim whose request failed, so that a retry runs again."""
         ...

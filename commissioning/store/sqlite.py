@@ -34,6 +34,7 @@ from commissioning.store.interface import (
     same_hash,
 )
 from commissioning.store.roles import ROLES
+from commissioning.store.sqlite_lifecycle import SqliteLifecycle
 from commissioning.store.sqlite_rows import (
     RUN_COLUMNS,
     key_from_row,
@@ -53,7 +54,7 @@ def data_dir_for(db_path: Path) -> Path:
     return db_path.with_name(f"{db_path.stem}-data")
 
 
-class SqliteStore:
+class SqliteStore(SqliteLifecycle):
     """Store on a SQLite file. Picklable: it holds only paths."""
 
     def __init__(self, path: str | Path, data_dir: str | Path | None = None):
@@ -104,7 +105,11 @@ class SqliteStore:
     # -- keys ------------------------------------------------------------------------------
 
     def create_key(
-        self, role: Role, area_code: str | None = None, label: str = ""
+        self,
+        role: Role,
+        area_code: str | None = None,
+        label: str = "",
+        expires_at: str | None = None,
     ) -> tuple[ApiKey, str]:
         if role not in ROLES:
             raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
@@ -112,13 +117,18 @@ class SqliteStore:
             raise ValueError("a borough_lead key needs an area code, and only a borough_lead key")
         secret = new_secret()
         key = ApiKey(
-            id="key_" + new_id()[:12], role=role, area_code=area_code, label=label, created_at=now()
+            id="key_" + new_id()[:12],
+            role=role,
+            area_code=area_code,
+            label=label,
+            created_at=now(),
+            expires_at=expires_at,
         )
         with self._write() as conn:
             conn.execute(
-                "INSERT INTO api_keys (id, key_hash, role, area_code, label, created_at) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (key.id, hash_secret(secret), role, area_code, label, key.created_at),
+                "INSERT INTO api_keys (id, key_hash, role, area_code, label, created_at, "
+                "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (key.id, hash_secret(secret), role, area_code, label, key.created_at, expires_at),
             )
         return key, secret
 
@@ -126,7 +136,9 @@ class SqliteStore:
         digest = hash_secret(secret)
         with self._read() as conn:
             row = conn.execute(
-                "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL", (digest,)
+                "SELECT * FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL "
+                "AND (expires_at IS NULL OR expires_at > ?)",  # both UTC, same ISO format
+                (digest, now()),
             ).fetchone()
         if row is None or not same_hash(row["key_hash"], digest):
             return None

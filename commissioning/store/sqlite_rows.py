@@ -45,6 +45,7 @@ def key_from_row(row: sqlite3.Row) -> ApiKey:
         label=row["label"],
         created_at=row["created_at"],
         revoked_at=row["revoked_at"],
+        expires_at=row["expires_at"],
     )
 
 

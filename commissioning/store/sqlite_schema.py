@@ -21,6 +21,7 @@ CREATE TABLE IF NOT EXISTS api_keys (
     label       TEXT NOT NULL DEFAULT '',
     created_at  TEXT NOT NULL,
     revoked_at  TEXT,
+    expires_at  TEXT,
     CHECK ((role = 'borough_lead') = (area_code IS NOT NULL))
 );
 CREATE TABLE IF NOT EXISTS scenarios (
@@ -36,7 +37,8 @@ CREATE TABLE IF NOT EXISTS runs (
     id            TEXT PRIMARY KEY,
     scenario_id   TEXT NOT NULL REFERENCES scenarios(id),
     status        TEXT NOT NULL
-                  CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'infeasible')),
+                  CHECK (status IN ('queued', 'running', 'succeeded', 'failed', 'infeasible',
+                                    'cancelled')),
     reason        TEXT,
     created_at    TEXT NOT NULL,
     started_at    TEXT,
@@ -55,6 +57,29 @@ CREATE TABLE IF NOT EXISTS runs (
 );
 CREATE INDEX IF NOT EXISTS runs_created ON runs (created_at, id);
 CREATE INDEX IF NOT EXISTS runs_status ON runs (status);
+CREATE TABLE IF NOT EXISTS audit_log (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    at          TEXT NOT NULL,
+    action      TEXT NOT NULL,
+    target_kind TEXT NOT NULL,
+    target_id   TEXT NOT NULL,
+    key_id      TEXT,
+    key_name    TEXT NOT NULL DEFAULT '',
+    role        TEXT NOT NULL,
+    reason      TEXT
+);
+CREATE TABLE IF NOT EXISTS idempotency_keys (
+    key_id       TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    fingerprint  TEXT NOT NULL,
+    status       INTEGER,
+    content_type TEXT,
+    location     TEXT,
+    body         BLOB,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (key_id, idempotency_key)
+);
+CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency_keys (created_at);
 """
 
 
@@ -84,6 +109,7 @@ def create_or_upgrade(path: Path) -> None:
                 if statement.strip():
                     conn.execute(statement)
             _add_missing_columns(conn)
+            _allow_cancelled_runs(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -109,3 +135,29 @@ def _add_missing_columns(conn: sqlite3.Connection) -> None:
     for name, definition in added.items():
         if name not in columns:
             conn.execute(f"ALTER TABLE runs ADD COLUMN {name} {definition}")
+    # Schema 4: keys may expire.
+    key_columns = {row["name"] for row in conn.execute("PRAGMA table_info(api_keys)")}
+    if "expires_at" not in key_columns:
+        conn.execute("ALTER TABLE api_keys ADD COLUMN expires_at TEXT")
+
+
+def _allow_cancelled_runs(conn: sqlite3.Connection) -> None:
+    """Schema 4 added the status `cancelled`. SQLite cannot alter a CHECK constraint, so an
+    older runs table is rebuilt (SQLite's documented way: make the new table, copy the rows,
+    drop the old one), inside the caller's transaction: a failure leaves the file as it was."""
+    row = conn.execute("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'runs'")
+    sql = row.fetchone()[0]
+    if "'cancelled'" in sql:
+        return
+    conn.execute("ALTER TABLE runs RENAME TO runs_before_schema_4")
+    statements = [s for s in SCHEMA.split(";") if " runs " in s or " runs(" in s]
+    create = next(s for s in statements if "CREATE TABLE" in s)
+    conn.execute(create)
+    columns = ", ".join(
+        row["name"] for row in conn.execute("PRAGMA table_info(runs_before_schema_4)")
+    )
+    conn.execute(f"INSERT INTO runs ({columns}) SELECT {columns} FROM runs_before_schema_4")
+    conn.execute("DROP TABLE runs_before_schema_4")  # its indexes go with it
+    for statement in statements:
+        if "CREATE INDEX" in statement:
+            conn.execute(statement)

@@ -29,6 +29,7 @@ from commissioning.api.controllers.table_params import (
     page_headers,
 )
 from commissioning.api.openapi import CSV, ApiOperation, JsonOrCsvOperation, error_responses
+from commissioning.api.openapi_bodies import body_operation
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import (
     Comparison,
@@ -40,13 +41,16 @@ from commissioning.api.schemas import (
     StartRun,
     TableOut,
 )
-from commissioning.api.services import runs, tables
+from commissioning.api.schemas_lifecycle import ReasonIn
+from commissioning.api.services import lifecycle, runs, tables
 from commissioning.api.services.access import Principal
 from commissioning.api.services.tables import TableQuery
 from commissioning.api.table_rows import ResultTable, ResultTableOperation
 from commissioning.outputs import csv_text
 from commissioning.results import TABLE_SCHEMAS
 from commissioning.store import RunRecord, Store
+
+ReasonOperation = body_operation(ReasonIn, required=False)  # publish's optional reason
 
 
 def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
@@ -333,14 +337,20 @@ class RunController(Controller):
     @post(
         "/{run_id:str}/publish",
         summary="Publish a run",
-        operation_class=ApiOperation,
+        operation_class=ReasonOperation,
         status_code=200,
         sync_to_thread=True,
         opt=roles("commissioner"),
-        responses=error_responses(400, 404, 409),
+        responses=error_responses(400, 404, 409, 415),
     )
     def publish(
-        self, run_id: RunId, store: NamedDependency[Store], principal: NamedDependency[Principal]
+        self,
+        run_id: RunId,
+        store: NamedDependency[Store],
+        principal: NamedDependency[Principal],
+        data: JSONBody[ReasonIn | None] = None,
     ) -> RunOut:
-        """Publish a succeeded run to finance and borough leads. Roles: commissioner."""
-        return RunOut.of(runs.publish_run(store, principal, run_id))
+        """Publish a succeeded run to finance and borough leads. Optional body
+        `{"reason": ...}`, kept in the audit log. Roles: commissioner."""
+        reason = data.reason if data is not None else None
+        return RunOut.of(lifecycle.publish(store, principal, run_id, reason))

@@ -5,9 +5,11 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from litestar import Controller, get, post
+from litestar import Controller, Response, get, post
 from litestar.di import NamedDependency
+from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, SkipValidation
+from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Limit, Offset, ScenarioId
@@ -29,25 +31,41 @@ class ScenarioController(Controller):
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles("commissioner"),
-        responses=error_responses(400, 413, 415),
+        status_code=HTTP_201_CREATED,
+        responses={
+            200: ResponseSpec(
+                ScenarioCreated,
+                description="The same scenario (name and content) was stored already: that "
+                "one, with its Location; nothing new is stored.",
+                generate_examples=False,
+            ),
+            **error_responses(400, 413, 415),
+        },
     )
     def create_scenario(
         self,
         data: SkipValidation[JSONBody[Scenario]],
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
-    ) -> ScenarioCreated:
+    ) -> Response[ScenarioCreated]:
         """Store a scenario (the scenario file's schema, areas inline). Roles: commissioner.
 
         The body is validated as a whole: a 400 lists every problem, each naming its field
         (e.g. `pots[1].amounts[0].year`). The body must be strict JSON: no key given twice,
         no NaN, no number longer than 40 characters, at most 32 levels deep. `warnings` lists
         what is allowed but looks like a mistake.
+
+        201 with a Location header; the same scenario (name and content) stored again answers
+        200 with the one already stored instead of a duplicate.
         """
         raw: Any = data  # validated by the service, which reports every problem at once
-        stored, warnings = scenarios.create_scenario_with_warnings(store, principal, raw)
+        stored, warnings, new = scenarios.store_scenario(store, principal, raw)
         out = ScenarioOut.of(stored, json.loads(stored.body))
-        return ScenarioCreated(**out.model_dump(), warnings=warnings)
+        return Response(
+            ScenarioCreated(**out.model_dump(), warnings=warnings),
+            status_code=HTTP_201_CREATED if new else HTTP_200_OK,
+            headers={"Location": f"/api/v1/scenarios/{stored.id}"},
+        )
 
     @get(
         "/",

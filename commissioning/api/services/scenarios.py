@@ -18,12 +18,25 @@ def create_scenario_with_warnings(
     store: Store, principal: Principal, raw: Any
 ) -> tuple[StoredScenario, list[str]]:
     """As create_scenario, also returning what is allowed but looks like a mistake."""
+    stored, warnings, _ = store_scenario(store, principal, raw)
+    return stored, warnings
+
+
+def store_scenario(
+    store: Store, principal: Principal, raw: Any
+) -> tuple[StoredScenario, list[str], bool]:
+    """Validate and keep a scenario, unless the same content (name included) is stored already:
+    then that one is returned and nothing new is kept. The flag says whether it is new."""
     require(principal, "commissioner")
     scenario = scenario_from_data(raw, base_dir=None)
+    content_hash = scenario.content_hash()
+    existing = store.find_scenario(content_hash)
+    if existing is not None:
+        return existing, scenario.warnings(), False
     stored = store.add_scenario(
-        scenario.name, scenario_json(scenario), scenario.content_hash(), principal.key_id
+        scenario.name, scenario_json(scenario), content_hash, principal.key_id
     )
-    return stored, scenario.warnings()
+    return stored, scenario.warnings(), True
 
 
 def list_scenarios(
