@@ -16,6 +16,7 @@ from litestar.status_codes import HTTP_202_ACCEPTED
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Format, RunId
 from commissioning.api.controllers.runs import _show_summary, table_response
+from commissioning.api.http_cache import IMMUTABLE
 from commissioning.api.openapi import ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import AnalysisOut, StartAnalysis, TableOut
@@ -119,6 +120,7 @@ class AnalysisController(Controller):
     @get(
         "/{run_id:str}/tables/{table:str}",
         summary="Get an analysis table (JSON or CSV)",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=JsonOrCsvOperation,
@@ -150,6 +152,7 @@ class AnalysisController(Controller):
     @get(
         "/{run_id:str}/files/{name:str}",
         summary="Download a file of an analysis (chart, CSV or JSON)",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=ApiOperation,

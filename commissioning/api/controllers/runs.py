@@ -21,6 +21,7 @@ from commissioning.api.controllers.params import (
     ScenarioFilter,
     TableName,
 )
+from commissioning.api.http_cache import IMMUTABLE
 from commissioning.api.openapi import CSV, ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import (
@@ -48,7 +49,7 @@ def _wants_csv(request: Request[Any, Any, Any], format: str | None) -> bool:
 def _csv(frame: pl.DataFrame, filename: str) -> Response[str]:
     return Response(
         csv_text(frame),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar appends "; charset=utf-8" to text/* types
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )
 
@@ -150,6 +151,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/results",
         summary="Get a run's results",
+        cache_control=IMMUTABLE,
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles(),
@@ -173,6 +175,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/results/{table:str}",
         summary="Get one result table (JSON or CSV)",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=JsonOrCsvOperation,
@@ -203,6 +206,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/scorecard",
         summary="Get a run's scorecard",
+        cache_control=IMMUTABLE,
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles(),
@@ -223,6 +227,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/timing",
         summary="Get where a run's solve spent its time",
+        cache_control=IMMUTABLE,
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles(),
@@ -242,6 +247,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/compare/{other_run_id:str}",
         summary="Compare two runs",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=JsonOrCsvOperation,
