@@ -195,6 +195,7 @@ def test_a_large_body_is_gzipped_for_a_client_that_accepts_it(world: World) -> N
     assert zipped.headers["content-encoding"] == "gzip"
     assert int(zipped.headers["content-length"]) == len(zipped_bytes) < len(plain_bytes) / 4
     assert gzip.decompress(zipped_bytes) == plain_bytes
+    assert raw_get(world, path, **{"Accept-Encoding": "gzip"})[1] == zipped_bytes  # same bytes
     assert json.loads(gzip.decompress(zipped_bytes))["run"]["id"] == world.published
 
     # One strong tag per representation; either matches the same content.

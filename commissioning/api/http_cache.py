@@ -10,22 +10,26 @@
   (the API's default) on everything that can change (a run's status, lists). Both are
   `private`: answers depend on the caller's key, so no shared cache may keep them.
 - Bodies from `COMPRESS_FROM_BYTES` up are gzipped for clients that accept it. The ETag is
-  taken before compression (the gzip stream carries a timestamp, so its bytes differ each
-  second); a gzipped answer's ETag gets a `-gzip` suffix, keeping one strong ETag per
-  representation, and `If-None-Match` matches either form.
+  taken before compression (Litestar's gzip stream carries a timestamp, so its bytes differ
+  each second); a gzipped answer's ETag gets a `-gzip` suffix, keeping one strong ETag per
+  representation, and `If-None-Match` matches either form. A body is gzipped once per ETag
+  (cached), so a table read again and again costs no compression.
 - HEAD is answered on every GET route: the request is served as a GET and the body dropped,
   so the headers (Content-Length, ETag, Cache-Control) are exactly those of the GET.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
 
 from litestar.config.compression import CompressionConfig
 from litestar.datastructures import CacheControlHeader, Headers, MutableScopeHeaders
 from litestar.middleware.compression import CompressionMiddleware
+from litestar.utils.scope.state import ScopeState
 
 if TYPE_CHECKING:
     from litestar.types import ASGIApp, Message, Receive, Scope, Send
@@ -151,17 +155,70 @@ class CachingCompressionMiddleware(CompressionMiddleware):
     def create_compression_send_wrapper(
         self, send: Send, compression_encoding: Any, scope: Scope
     ) -> Send:
-        compressing = super().create_compression_send_wrapper(send, compression_encoding, scope)
-        as_is = False
+        litestar_compressing = super().create_compression_send_wrapper(
+            send, compression_encoding, scope
+        )
+        start: Message | None = None
+        forward: Send | None = None  # chosen at the first body message
 
-        async def send_some_compressed(message: Message) -> None:
-            nonlocal as_is
+        async def send_compressed(message: Message) -> None:
+            nonlocal start, forward
             if message["type"] == "http.response.start":
-                content_type = _headers(message).get("content-type") or ""
-                as_is = content_type.startswith(_COMPRESSED_TYPES)
-            await (send if as_is else compressing)(message)
+                start = message
+                return
+            if forward is None and start is not None:
+                headers = _headers(start)
+                body = cast("bytes", message.get("body", b""))
+                etag = headers.get("etag")
+                if (headers.get("content-type") or "").startswith(_COMPRESSED_TYPES):
+                    forward = send
+                elif (
+                    etag
+                    and compression_encoding == "gzip"
+                    and not message.get("more_body", False)
+                    and len(body) >= self.config.minimum_size
+                ):
+                    # ConditionalGet's one-message answer: gzip it once per ETag.
+                    zipped = _GZIPPED.get(etag, body, self.config.gzip_compress_level)
+                    headers["Content-Encoding"] = "gzip"
+                    headers["Content-Length"] = str(len(zipped))
+                    headers.extend_header_value("vary", "Accept-Encoding")
+                    ScopeState.from_scope(scope).response_compressed = True
+                    await send(start)
+                    await send({"type": "http.response.body", "body": zipped, "more_body": False})
+                    return
+                else:
+                    forward = litestar_compressing
+                await forward(start)
+            await (forward or litestar_compressing)(message)
 
-        return send_some_compressed
+        return send_compressed
+
+
+class _GzipCache:
+    """Gzipped bodies by ETag (the hash of the bytes): a table read again and again is
+    compressed once. Bounded by the bytes it keeps; mtime 0, so the same bytes every time."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self.kept = 0
+        self.entries: OrderedDict[str, bytes] = OrderedDict()
+
+    def get(self, etag: str, body: bytes, level: int) -> bytes:
+        zipped = self.entries.get(etag)
+        if zipped is not None:
+            self.entries.move_to_end(etag)
+            return zipped
+        zipped = gzip.compress(body, compresslevel=level, mtime=0)
+        if len(zipped) <= self.max_bytes // 8:
+            self.entries[etag] = zipped
+            self.kept += len(zipped)
+            while self.kept > self.max_bytes:
+                self.kept -= len(self.entries.popitem(last=False)[1])
+        return zipped
+
+
+_GZIPPED = _GzipCache(max_bytes=32 * 1024 * 1024)
 
 
 def compression_config() -> CompressionConfig:
