@@ -8,10 +8,10 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Litestar, Router
+from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.di import Provide
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 
 from commissioning import __version__
@@ -32,7 +32,9 @@ from commissioning.api.controllers.lifecycle import (
     ScenarioLifecycleController,
 )
 from commissioning.api.controllers.ops import health, ready
+from commissioning.api.docs import swagger_assets, swagger_plugin
 from commissioning.api.errors import EXCEPTION_HANDLERS
+from commissioning.api.http_cache import REVALIDATE, HttpEdge, compression_config
 from commissioning.api.idempotency import idempotency_middleware
 from commissioning.api.problems import problem_types_markdown
 from commissioning.api.query_params import refuse_unknown_parameters
@@ -94,6 +96,19 @@ def _check_reference(settings: ApiSettings) -> None:
         ) from exc
 
 
+def _cors(settings: ApiSettings) -> CORSConfig | None:
+    """CORS for the configured browser origins only; none configured: no CORS headers."""
+    if not settings.cors_origins:
+        return None
+    return CORSConfig(
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "HEAD", "POST", "DELETE", "OPTIONS"],
+        allow_headers=[settings.api_key_header, "Content-Type", "If-None-Match", "Idempotency-Key"],
+        expose_headers=["ETag", "Location", "Retry-After", "Content-Disposition"],
+        max_age=600,
+    )
+
+
 def create_app(settings: ApiSettings | None = None) -> Litestar:
     settings = settings or ApiSettings()
     store: Store = store_at(settings.store_path)
@@ -142,20 +157,24 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             "principal": Provide(provide_principal, sync_to_thread=False),
         },
         security=[{"ApiKey": []}],
+        cache_control=REVALIDATE,  # routes of a succeeded run's data say IMMUTABLE
     )
-    return Litestar(
-        route_handlers=[api, health, ready],  # probes: at the root, no key (controllers/ops.py)
+    app = Litestar(
+        # probes at the root, no key (controllers/ops.py); the docs' own assets (api/docs.py)
+        route_handlers=[api, health, ready, swagger_assets()],
         lifespan=[lifespan],
         state=State({"settings": settings, "store": store, "run_queue": run_queue}),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=JsonRequest,  # strict JSON bodies, 415 for anything else
         request_max_body_size=settings.max_body_bytes,
+        compression_config=compression_config(),  # gzip, with the ETags and 304s inside it
+        cors_config=_cors(settings),
         openapi_config=OpenAPIConfig(
             title="commissioning",
             version=__version__,
             description=DESCRIPTION,
             path="/schema",
-            render_plugins=[SwaggerRenderPlugin(), ScalarRenderPlugin()],
+            render_plugins=[swagger_plugin()],  # served from the package: no CDN
             use_handler_docstrings=True,
             components=Components(
                 security_schemes={
@@ -170,6 +189,12 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         ),
         debug=settings.debug,
     )
+    # HEAD must be seen before routing (Litestar answers 405 to HEAD on a GET route), so it
+    # wraps the app's own handler rather than being a (per-route) middleware.
+    app.asgi_handler = HttpEdge(
+        app.asgi_handler, API_PREFIX, settings.api_key_header, settings.cors_origins
+    )
+    return app
 
 
 def app_from_env() -> Litestar:

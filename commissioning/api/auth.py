@@ -29,6 +29,8 @@ def roles(*allowed: str) -> dict[str, Any]:
 async def authorise(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
+    if connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's own answer (Allow, CORS preflight): no key sent, nothing revealed
     header: str = connection.app.state.settings.api_key_header
     challenge = {"WWW-Authenticate": f'ApiKey header="{header}"'}
     secret = connection.headers.get(header, "").strip()

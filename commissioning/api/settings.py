@@ -6,6 +6,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from commissioning.store import default_store_path
 
@@ -14,6 +15,7 @@ DEFAULT_REFERENCE_SCENARIO = REPO_ROOT / "fixtures" / "london-2019" / "scenario.
 REFERENCE_ENV = "COMMISSIONING_REFERENCE_SCENARIO"
 WORKER_MEMORY_ENV = "COMMISSIONING_WORKER_MEMORY_MIB"
 RUN_TIME_LIMIT_ENV = "COMMISSIONING_RUN_TIME_LIMIT_SECONDS"
+CORS_ORIGINS_ENV = "COMMISSIONING_CORS_ORIGINS"
 DEFAULT_WORKER_MEMORY_MIB = 4096
 DEFAULT_RUN_TIME_LIMIT_SECONDS = 600.0
 
@@ -51,6 +53,36 @@ def default_run_time_limit_seconds() -> float:
     return _from_env(RUN_TIME_LIMIT_ENV, float, DEFAULT_RUN_TIME_LIMIT_SECONDS)
 
 
+def check_origin(origin: str) -> str:
+    """An origin as a browser sends it: scheme://host[:port], nothing after."""
+    parts = urlsplit(origin)
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or parts.path
+        or parts.query
+        or parts.fragment
+        or parts.username is not None
+    ):
+        raise ValueError(
+            f"CORS origin {origin!r} must be scheme://host[:port], e.g. https://finance.example.org"
+        )
+    try:
+        parts.port  # noqa: B018 - raises on a port that is not a number in range
+    except ValueError:
+        raise ValueError(f"CORS origin {origin!r} has a bad port") from None
+    return origin
+
+
+def default_cors_origins() -> tuple[str, ...]:
+    """$COMMISSIONING_CORS_ORIGINS, comma-separated; none by default (no CORS headers)."""
+    text = os.environ.get(CORS_ORIGINS_ENV, "")
+    try:
+        return tuple(check_origin(o.strip()) for o in text.split(",") if o.strip())
+    except ValueError as exc:
+        raise ValueError(f"${CORS_ORIGINS_ENV}: {exc}") from None
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Everything `create_app` needs; the defaults suit one server on one machine."""
@@ -67,6 +99,8 @@ class ApiSettings:
     """Wall time of one run's worker, from its start; the worker is then stopped (time_limit)."""
     max_body_bytes: int = 8 * 1024 * 1024
     api_key_header: str = "X-API-Key"
+    cors_origins: tuple[str, ...] = field(default_factory=default_cors_origins)
+    """Browser origins allowed to call the API (CORS); empty: no CORS headers at all."""
     debug: bool = False
 
     def __post_init__(self) -> None:
@@ -80,3 +114,5 @@ class ApiSettings:
             raise ValueError("run_time_limit_seconds must be a positive number of seconds")
         if self.max_body_bytes < 1024:
             raise ValueError("max_body_bytes must be at least 1024")
+        for origin in self.cors_origins:
+            check_origin(origin)

@@ -17,6 +17,7 @@ from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Format, RunId
 from commissioning.api.controllers.runs import _show_summary, table_response
 from commissioning.api.controllers.table_params import TABLE_QUERY
+from commissioning.api.http_cache import IMMUTABLE
 from commissioning.api.openapi import ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import AnalysisOut, StartAnalysis, TableOut
@@ -132,6 +133,7 @@ class AnalysisController(Controller):
     @get(
         "/{run_id:str}/tables/{table:str}",
         summary="Get an analysis table (JSON or CSV), filtered and paged",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=JsonOrCsvOperation,
@@ -172,6 +174,7 @@ class AnalysisController(Controller):
     @get(
         "/{run_id:str}/files/{name:str}",
         summary="Download a file of an analysis (chart, CSV or JSON)",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=ApiOperation,

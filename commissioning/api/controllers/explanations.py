@@ -9,6 +9,7 @@ from litestar.di import NamedDependency
 
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import AreaCode, RunId
+from commissioning.api.http_cache import IMMUTABLE
 from commissioning.api.openapi import ApiOperation, error_responses
 from commissioning.api.schemas import BoroughExplanationOut, CellExplanationOut
 from commissioning.api.services import explanations
@@ -23,6 +24,7 @@ class ExplanationController(Controller):
     @get(
         "/{area_code:str}/explanation",
         summary="Explain a borough's allocation",
+        cache_control=IMMUTABLE,
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles(),

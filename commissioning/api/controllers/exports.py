@@ -8,6 +8,7 @@ from litestar.response import File
 
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import AreaCode, RunId
+from commissioning.api.http_cache import IMMUTABLE
 from commissioning.api.openapi import XlsxOperation, error_responses, xlsx_response
 from commissioning.api.services import exports
 from commissioning.api.services.access import Principal
@@ -25,6 +26,7 @@ class ExportController(Controller):
     @get(
         "/london",
         summary="Download the London workbook",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles("commissioner", "finance"),
         operation_class=XlsxOperation,
@@ -39,6 +41,7 @@ class ExportController(Controller):
     @get(
         "/boroughs/{area_code:str}",
         summary="Download a borough's workbook",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=XlsxOperation,

@@ -28,6 +28,7 @@ from commissioning.api.controllers.table_params import (
     next_link,
     page_headers,
 )
+from commissioning.api.http_cache import IMMUTABLE
 from commissioning.api.openapi import CSV, ApiOperation, JsonOrCsvOperation, error_responses
 from commissioning.api.openapi_bodies import body_operation
 from commissioning.api.queue import RunQueue
@@ -64,7 +65,7 @@ def _csv(
 ) -> Response[str]:
     return Response(
         csv_text(frame),
-        media_type="text/csv; charset=utf-8",
+        media_type="text/csv",  # Litestar appends "; charset=utf-8" to text/* types
         headers={"Content-Disposition": f'attachment; filename="{filename}"', **(headers or {})},
     )
 
@@ -191,6 +192,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/results",
         summary="Get a run's results",
+        cache_control=IMMUTABLE,
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles(),
@@ -214,6 +216,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/results/{table:str}",
         summary="Get one result table (JSON or CSV), filtered and paged",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=ResultTableOperation,
@@ -257,6 +260,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/scorecard",
         summary="Get a run's scorecard",
+        cache_control=IMMUTABLE,
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles(),
@@ -277,6 +281,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/timing",
         summary="Get where a run's solve spent its time",
+        cache_control=IMMUTABLE,
         operation_class=ApiOperation,
         sync_to_thread=True,
         opt=roles(),
@@ -296,6 +301,7 @@ class RunController(Controller):
     @get(
         "/{run_id:str}/compare/{other_run_id:str}",
         summary="Compare two runs",
+        cache_control=IMMUTABLE,
         sync_to_thread=True,
         opt=roles(),
         operation_class=JsonOrCsvOperation,
