@@ -17,6 +17,7 @@ import logging
 import pickle
 import signal
 import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import anyio.to_thread
 
 from commissioning.api.services import runs
 from commissioning.api.services.access import Busy, Principal
+from commissioning.api.web_workers import SharedRunGate
 from commissioning.api.worker import EXIT_OUT_OF_MEMORY, worker_command
 from commissioning.store import RunRecord, Store
 from commissioning.store.interface import UNFINISHED, RunKind
@@ -68,6 +70,7 @@ class RunQueue:
         retry_after_seconds: int,
         memory_mib: int = 4096,
         run_time_limit_seconds: float = 600.0,
+        shared: bool = False,
     ):
         self.store = store
         self.workers = workers
@@ -82,6 +85,10 @@ class RunQueue:
         self._released: set[str] = set()  # finished runs whose slot was given back early
         self._running: dict[str, _Worker] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Several web processes on one store: limits and solver slots held across them.
+        self._gate: SharedRunGate | None = None
+        if shared:
+            self._gate = SharedRunGate(store, workers, self.capacity, retry_after_seconds)
 
     def open(self) -> None:
         if not self._open:
@@ -118,9 +125,12 @@ class RunQueue:
             )
         self._slots += 1  # reserved before any await, so concurrent requests cannot overshoot
         try:
-            run = await anyio.to_thread.run_sync(
-                runs.create_run, self.store, principal, scenario_id, kind, settings
-            )
+
+            def create() -> RunRecord:
+                return runs.create_run(self.store, principal, scenario_id, kind, settings)
+
+            gate = self._gate
+            run = await anyio.to_thread.run_sync(gate.admit if gate else _call, create)
         except BaseException:
             self._slots -= 1
             raise
@@ -148,7 +158,7 @@ class RunQueue:
     async def _solve(self, run_id: str) -> None:
         try:
             assert self._free_workers is not None
-            async with self._free_workers:
+            async with self._free_workers, self._solver_slot():
                 if not self._open:
                     return  # closing: close() has marked the run failed already
                 lease = await anyio.to_thread.run_sync(runs.begin_run, self.store, run_id)
@@ -171,6 +181,18 @@ class RunQueue:
             else:
                 self._slots -= 1
             self._active.discard(run_id)
+
+    @contextlib.asynccontextmanager
+    async def _solver_slot(self) -> AsyncIterator[None]:
+        """One of the solver slots every web process shares (nothing to take with one)."""
+        if self._gate is None:
+            yield
+            return
+        slot = await self._gate.solver_slot()
+        try:
+            yield
+        finally:
+            slot.close()
 
     async def _run_worker(self, run_id: str, lease: str) -> str | None:
         """Solve in a new worker process; the reason the run failed if the worker did not say."""
@@ -259,6 +281,10 @@ class RunQueue:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _call(create: Callable[[], RunRecord]) -> RunRecord:
+    return create()
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:

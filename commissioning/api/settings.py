@@ -68,6 +68,9 @@ class ApiSettings:
     max_body_bytes: int = 8 * 1024 * 1024
     api_key_header: str = "X-API-Key"
     debug: bool = False
+    shared_queue: bool = False
+    """One of several web processes on this store (`serve --web-workers N`): the parent has
+    recovered the store, and queue limits and solver slots are shared (api/web_workers.py)."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:
