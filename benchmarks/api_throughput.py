@@ -1,7 +1,7 @@
 """API throughput: a cached published table under load (a benchmark, not a test).
 
     .venv/bin/python benchmarks/api_throughput.py [--seconds 10] [--concurrency 16]
-        [--web-workers 1,2] [--table allocations] [--format json]
+        [--web-workers 1,2] [--table allocations] [--format json] [--servers uvicorn,granian]
 
 For each number of web workers: starts the real server (`commissioning serve`, the same
 register() the CLI uses) on a free loopback port with a fresh store, makes a finance key,
@@ -60,25 +60,54 @@ def free_port() -> int:
         return port
 
 
+def granian_command(store_path: Path, port: int, web_workers: int) -> tuple[list[str], dict]:
+    """The same app under granian (a Rust HTTP server), set up as `serve --web-workers` does."""
+
+    from commissioning.api.settings import ApiSettings
+    from commissioning.api.web_workers import (
+        PARENT_ENV,
+        SETTINGS_ENV,
+        prepare_store,
+        settings_to_env,
+    )
+
+    settings = ApiSettings(store_path=store_path, workers=1, shared_queue=web_workers > 1)
+    prepare_store(settings)
+    granian = Path(sys.executable).with_name("granian")
+    command = (
+        f"export {PARENT_ENV}=$$; exec {granian} --interface asgi --factory --host 127.0.0.1 "
+        f"--port {port} --workers {web_workers} --log-level warning "
+        "commissioning.api.web_workers:app_for_web_worker"
+    )
+    env = {**os.environ, SETTINGS_ENV: settings_to_env(settings), "PYTHONPATH": str(REPO)}
+    return ["sh", "-c", command], env
+
+
 @contextmanager
-def server(folder: Path, web_workers: int) -> Iterator[tuple[str, str]]:
+def server(folder: Path, web_workers: int, kind: str) -> Iterator[tuple[str, str]]:
     """A fresh store served on a free port: (base url, a commissioner key)."""
-    store_path = folder / f"bench-{web_workers}.sqlite3"
+    store_path = folder / f"bench-{kind}-{web_workers}.sqlite3"
     store = open_store(store_path)
     commissioner = store.create_key("commissioner")[1]
     port = free_port()
-    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store_path)]
-    argv += ["--workers", "1", "--log-level", "warning"]
-    if web_workers != 1:  # one web process is also what a server without the option runs
-        argv += ["--web-workers", str(web_workers)]
-    log = folder / f"server-{web_workers}.log"
+    env = None
+    if kind == "granian":
+        command, env = granian_command(store_path, port, web_workers)
+    else:
+        argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store_path)]
+        argv += ["--workers", "1", "--log-level", "warning"]
+        if web_workers != 1:  # one web process is also what a server without the option runs
+            argv += ["--web-workers", str(web_workers)]
+        command = [sys.executable, "-c", SERVE, *argv]
+    log = folder / f"server-{kind}-{web_workers}.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
-            [sys.executable, "-c", SERVE, *argv],
+            command,
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
             cwd=REPO,
+            env=env,
         )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -196,16 +225,20 @@ def main() -> None:
     parser.add_argument("--web-workers", default="1,2", help="comma-separated, e.g. 1,2")
     parser.add_argument("--table", default="allocations")
     parser.add_argument("--format", default="json", choices=("json", "csv"))
+    parser.add_argument(
+        "--servers", default="uvicorn", help="uvicorn (`commissioning serve`), granian, or both"
+    )
     args = parser.parse_args()
 
     rows = []
     with tempfile.TemporaryDirectory(prefix="api-throughput-") as tmp:
-        for web_workers in (int(n) for n in args.web_workers.split(",")):
-            with server(Path(tmp), web_workers) as (url, commissioner):
+        for kind, web_workers in (
+            (kind, int(n)) for kind in args.servers.split(",") for n in args.web_workers.split(",")
+        ):
+            with server(Path(tmp), web_workers, kind) as (url, commissioner):
                 run_id = published_run(url, commissioner)
-                finance = open_store(Path(tmp) / f"bench-{web_workers}.sqlite3").create_key(
-                    "finance"
-                )[1]
+                store_path = Path(tmp) / f"bench-{kind}-{web_workers}.sqlite3"
+                finance = open_store(store_path).create_key("finance")[1]
                 path = f"/api/v1/runs/{run_id}/results/{args.table}?format={args.format}"
                 load = asyncio.run(hammer(url, path, finance, args.seconds, args.concurrency))
             if load.first_error:
@@ -214,7 +247,7 @@ def main() -> None:
             if not lat:
                 raise SystemExit("no request finished")
             rows.append(
-                f"| {web_workers} | {args.concurrency} | {len(lat) / args.seconds:,.0f} | "
+                f"| {kind} | {web_workers} | {args.concurrency} | {len(lat) / args.seconds:,.0f} | "
                 f"{statistics.median(lat) * 1e3:.1f} | {percentile(lat, 0.99) * 1e3:.1f} | "
                 f"{lat[-1] * 1e3:.1f} | {load.errors} | {len(load.body or b''):,} |"
             )
@@ -223,8 +256,10 @@ def main() -> None:
         f"\nGET /runs/{{id}}/results/{args.table}?format={args.format} (finance key), "
         f"{args.seconds:g} s per row, {os.cpu_count()} cores, loopback\n"
     )
-    print("| web workers | concurrency | req/s | p50 ms | p99 ms | max ms | errors | bytes |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| server | web workers | concurrency | req/s | p50 ms | p99 ms | max ms | errors | bytes |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 

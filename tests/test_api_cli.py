@@ -12,7 +12,7 @@ import uvicorn
 from litestar import Litestar
 
 from commissioning.api.cli_commands import register
-from commissioning.api.web_workers import SETTINGS_ENV, settings_from_env
+from commissioning.api.web_workers import PARENT_ENV, SETTINGS_ENV, settings_from_env
 from commissioning.store import open_store
 
 
@@ -91,6 +91,7 @@ def test_serve_with_web_workers_shares_one_queue(
     calls: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     monkeypatch.delenv(SETTINGS_ENV, raising=False)
+    monkeypatch.delenv(PARENT_ENV, raising=False)
     db = tmp_path / "served.sqlite3"
     store = open_store(db)
     run_id = store.add_run(store.add_scenario("s", "{}", "h", None).id, None).id
@@ -101,6 +102,7 @@ def test_serve_with_web_workers_shares_one_queue(
     assert options["factory"] is True and options["workers"] == 3
     settings = settings_from_env(os.environ[SETTINGS_ENV])
     assert settings.shared_queue and settings.store_path == db and settings.workers == 1
+    assert os.environ[PARENT_ENV] == str(os.getpid())  # web processes die with this one
     left = store.get_run(run_id)  # recovered once, here, before the web processes start
     assert left is not None and left.status == "failed"
 

@@ -355,7 +355,22 @@ def test_serve_with_two_web_workers_answers(tmp_path: Path) -> None:
             answer = httpx.get(f"{url}/api/v1/runs", headers={"X-API-Key": finance})
             assert answer.status_code == 200 and answer.json()["runs"] == []
         assert httpx.get(f"{url}/api/v1/runs").status_code == 401
+
+        # Killed outright (the server alone, not its group): its web processes go with it.
+        os.kill(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+        deadline = time.monotonic() + 10
+        while any(Path(f"/proc/{pid}").exists() and not _zombie(pid) for pid in children):
+            assert time.monotonic() < deadline, "a web process outlived its server"
+            time.sleep(0.1)
     finally:
         if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-        assert process.wait(timeout=60) == 0, log.read_text()
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _zombie(pid: str) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True

@@ -76,6 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
         default_workers,
     )
     from commissioning.api.web_workers import (
+        PARENT_ENV,
         SETTINGS_ENV,
         default_web_workers,
         prepare_store,
@@ -116,6 +117,7 @@ def _serve(args: argparse.Namespace) -> int:
     except RuntimeError as exc:
         return _fail(str(exc))
     os.environ[SETTINGS_ENV] = settings_to_env(replace(settings, shared_queue=True))
+    os.environ[PARENT_ENV] = str(os.getpid())
     uvicorn.run(
         "commissioning.api.web_workers:app_for_web_worker",
         factory=True,

@@ -1,7 +1,8 @@
 """Several web processes on one store: `commissioning serve --web-workers N`.
 
 uvicorn starts N processes that each import the app (`app_for_web_worker`, its settings passed
-in $COMMISSIONING_API_SETTINGS) and share the listening socket. Reads scale with them; runs must
+in $COMMISSIONING_API_SETTINGS) and share the listening socket; each dies with the server
+process, as solver workers do. Reads scale with them; runs must
 not multiply with them, so in this mode:
 
 - **Recovery happens once**, in the parent, before any web process starts (`prepare_store`):
@@ -39,6 +40,7 @@ from commissioning.api.settings import ApiSettings
 from commissioning.store import Store
 
 SETTINGS_ENV = "COMMISSIONING_API_SETTINGS"
+PARENT_ENV = "COMMISSIONING_API_PARENT"  # the pid of `commissioning serve`
 SLOT_POLL_SECONDS = 0.2
 
 T = TypeVar("T")
@@ -68,10 +70,14 @@ def _fields(settings: ApiSettings) -> Iterator[tuple[str, Any]]:
 def app_for_web_worker() -> Litestar:
     """The app in one of several web processes (uvicorn's factory, called in each)."""
     from commissioning.api.app import create_app
+    from commissioning.api.worker import _die_with_parent
 
     text = os.environ.get(SETTINGS_ENV)
     if not text:
         raise RuntimeError(f"${SETTINGS_ENV} is not set: start this with `commissioning serve`")
+    # A server killed outright takes its web processes with it, as it does its solver
+    # workers (which then die with their web process): nothing is left serving or solving.
+    _die_with_parent(int(os.environ[PARENT_ENV]))
     return create_app(settings_from_env(text))
 
 
