@@ -8,8 +8,10 @@ register() the CLI uses) on a free loopback port with a fresh store, makes a fin
 stores London, solves and publishes one run through the API, then GETs one published table
 as fast as `--concurrency` keep-alive connections can for `--seconds` (after one second of
 warm-up, so the first read of the run's files is not counted). Prints one markdown row per
-server: requests per second, p50 / p99 / max latency, errors (any status but 200, or a body
-that differs from the first answer's).
+server: requests per second, p50 / p99 / max latency, the CPU time the server's processes
+spent per request (user + system, from /proc: unlike the wall-clock figures it hardly moves
+when other work shares the machine), errors (any status but 200, or a body that differs from
+the first answer's).
 
 The load comes from a small asyncio HTTP/1.1 client in this process (raw sockets, no parsing
 beyond the status line and Content-Length): a pooled httpx client spends more CPU per request
@@ -84,8 +86,8 @@ def granian_command(store_path: Path, port: int, web_workers: int) -> tuple[list
 
 
 @contextmanager
-def server(folder: Path, web_workers: int, kind: str) -> Iterator[tuple[str, str]]:
-    """A fresh store served on a free port: (base url, a commissioner key)."""
+def server(folder: Path, web_workers: int, kind: str) -> Iterator[tuple[str, str, int]]:
+    """A fresh store served on a free port: (base url, a commissioner key, process group)."""
     store_path = folder / f"bench-{kind}-{web_workers}.sqlite3"
     store = open_store(store_path)
     commissioner = store.create_key("commissioner")[1]
@@ -123,7 +125,7 @@ def server(folder: Path, web_workers: int, kind: str) -> Iterator[tuple[str, str
             if time.monotonic() > deadline:
                 raise SystemExit(f"the server did not start:\n{log.read_text()}")
             time.sleep(0.1)
-        yield url, commissioner
+        yield url, commissioner, process.pid
     finally:
         if process.poll() is None:
             os.killpg(process.pid, signal.SIGINT)
@@ -165,6 +167,7 @@ class Load:
     errors: int = 0
     body: bytes | None = None
     first_error: bytes = b""
+    served: int = 0  # warm-up included
 
 
 async def _one_connection(
@@ -182,6 +185,7 @@ async def _one_connection(
                     length = int(value)
             body = await reader.readexactly(length)
             elapsed = time.perf_counter() - start
+            load.served += 1
             if start < record_from:
                 continue  # warm-up
             if not head.startswith(b"HTTP/1.1 200"):
@@ -214,6 +218,22 @@ async def hammer(url: str, path: str, key: str, seconds: float, concurrency: int
     return load
 
 
+def group_cpu_seconds(group: int) -> float:
+    """User + system CPU seconds of the live processes in a process group (the server's)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # ended while we looked
+        if int(fields[2]) == group:  # fields after the name: state, ppid, pgrp, ...
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / tick
+
+
 def percentile(sorted_values: list[float], q: float) -> float:
     return sorted_values[min(len(sorted_values) - 1, int(q * len(sorted_values)))]
 
@@ -235,12 +255,15 @@ def main() -> None:
         for kind, web_workers in (
             (kind, int(n)) for kind in args.servers.split(",") for n in args.web_workers.split(",")
         ):
-            with server(Path(tmp), web_workers, kind) as (url, commissioner):
+            with server(Path(tmp), web_workers, kind) as (url, commissioner, group):
                 run_id = published_run(url, commissioner)
                 store_path = Path(tmp) / f"bench-{kind}-{web_workers}.sqlite3"
                 finance = open_store(store_path).create_key("finance")[1]
                 path = f"/api/v1/runs/{run_id}/results/{args.table}?format={args.format}"
+                cpu = group_cpu_seconds(group)
                 load = asyncio.run(hammer(url, path, finance, args.seconds, args.concurrency))
+                # Includes the one second of warm-up: CPU per request served in all.
+                cpu = group_cpu_seconds(group) - cpu
             if load.first_error:
                 print(load.first_error.decode(errors="replace"), file=sys.stderr)
             lat = sorted(load.latencies)
@@ -249,7 +272,8 @@ def main() -> None:
             rows.append(
                 f"| {kind} | {web_workers} | {args.concurrency} | {len(lat) / args.seconds:,.0f} | "
                 f"{statistics.median(lat) * 1e3:.1f} | {percentile(lat, 0.99) * 1e3:.1f} | "
-                f"{lat[-1] * 1e3:.1f} | {load.errors} | {len(load.body or b''):,} |"
+                f"{lat[-1] * 1e3:.1f} | {cpu / load.served * 1e3:.2f} | {load.errors} | "
+                f"{len(load.body or b''):,} |"
             )
             print(rows[-1], file=sys.stderr, flush=True)
     print(
@@ -257,9 +281,10 @@ def main() -> None:
         f"{args.seconds:g} s per row, {os.cpu_count()} cores, loopback\n"
     )
     print(
-        "| server | web workers | concurrency | req/s | p50 ms | p99 ms | max ms | errors | bytes |"
+        "| server | web workers | concurrency | req/s | p50 ms | p99 ms | max ms "
+        "| server CPU ms/req | errors | bytes |"
     )
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     print("\n".join(rows))
 
 
