@@ -246,7 +246,9 @@ def main() -> None:
     parser.add_argument("--table", default="allocations")
     parser.add_argument("--format", default="json", choices=("json", "csv"))
     parser.add_argument(
-        "--servers", default="uvicorn", help="uvicorn (`commissioning serve`), granian, or both"
+        "--servers",
+        default="uvicorn",
+        help="uvicorn (`commissioning serve`), granian (needs `pip install granian`), or both",
     )
     args = parser.parse_args()
 
