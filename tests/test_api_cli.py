@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +12,7 @@ import uvicorn
 from litestar import Litestar
 
 from commissioning.api.cli_commands import register
+from commissioning.api.web_workers import PARENT_ENV, SETTINGS_ENV, settings_from_env
 from commissioning.store import open_store
 
 
@@ -74,7 +76,7 @@ def test_serve_starts_uvicorn_with_the_app(
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
     db = tmp_path / "served.sqlite3"
     argv = ["serve", "--port", "8123", "--store", str(db), "--workers", "2", "--queue-size", "3"]
-    assert run(argv) == 0
+    assert run([*argv, "--web-workers", "1"]) == 0
     [(app, options)] = calls
     assert isinstance(app, Litestar)
     assert options == {"host": "127.0.0.1", "port": 8123, "log_level": "info"}
@@ -83,8 +85,32 @@ def test_serve_starts_uvicorn_with_the_app(
     assert "http://127.0.0.1:8123/api/v1" in capsys.readouterr().err
 
 
+def test_serve_with_web_workers_shares_one_queue(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[tuple[Any, dict[str, Any]]] = []
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    monkeypatch.delenv(SETTINGS_ENV, raising=False)
+    monkeypatch.delenv(PARENT_ENV, raising=False)
+    db = tmp_path / "served.sqlite3"
+    store = open_store(db)
+    run_id = store.add_run(store.add_scenario("s", "{}", "h", None).id, None).id
+    argv = ["serve", "--port", "8123", "--store", str(db), "--workers", "1"]
+    assert run([*argv, "--web-workers", "3"]) == 0
+    [(app, options)] = calls
+    assert app == "commissioning.api.web_workers:app_for_web_worker"
+    assert options["factory"] is True and options["workers"] == 3
+    settings = settings_from_env(os.environ[SETTINGS_ENV])
+    assert settings.shared_queue and settings.store_path == db and settings.workers == 1
+    assert os.environ[PARENT_ENV] == str(os.getpid())  # web processes die with this one
+    left = store.get_run(run_id)  # recovered once, here, before the web processes start
+    assert left is not None and left.status == "failed"
+
+
 @pytest.mark.parametrize(
-    "argv", [["--port", "0"], ["--workers", "0"], ["--queue-size", "-1"]], ids=str
+    "argv",
+    [["--port", "0"], ["--workers", "0"], ["--queue-size", "-1"], ["--web-workers", "0"]],
+    ids=str,
 )
 def test_serve_refuses_bad_settings(tmp_path: Path, argv: list[str]) -> None:
     assert run(["serve", *argv, "--store", str(tmp_path / "s.sqlite3")]) == 2

@@ -36,11 +36,13 @@ from commissioning.api.docs import swagger_assets, swagger_plugin
 from commissioning.api.errors import EXCEPTION_HANDLERS
 from commissioning.api.http_cache import REVALIDATE, HttpEdge, compression_config
 from commissioning.api.idempotency import idempotency_middleware
+from commissioning.api.key_cache import KeyCache
 from commissioning.api.problems import problem_types_markdown
 from commissioning.api.query_params import refuse_unknown_parameters
 from commissioning.api.queue import RunQueue
 from commissioning.api.services.reference import reference_scenario
 from commissioning.api.settings import ApiSettings
+from commissioning.api.table_cache import TableCache
 from commissioning.errors import ScenarioError
 from commissioning.safe_output import remove_output_leftovers
 from commissioning.store import Store, store_at
@@ -86,7 +88,7 @@ def _state(name: str) -> Provide:
     return Provide(provide, sync_to_thread=False)
 
 
-def _check_reference(settings: ApiSettings) -> None:
+def check_reference(settings: ApiSettings) -> None:
     """Refuse to start without reference data rather than fail on the first request."""
     try:
         reference_scenario(settings.reference_scenario)
@@ -119,19 +121,24 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         retry_after_seconds=settings.retry_after_seconds,
         memory_mib=settings.worker_memory_mib,
         run_time_limit_seconds=settings.run_time_limit_seconds,
+        shared=settings.shared_queue,
     )
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
         # Runs a previous process left queued or running can never finish: mark them failed.
-        await anyio.to_thread.run_sync(store.recover)
-        await anyio.to_thread.run_sync(remove_output_leftovers, store.data_dir)
-        await anyio.to_thread.run_sync(_check_reference, settings)
+        # With several web processes the parent has done so before starting them (another
+        # web process's runs are not left over).
+        if not settings.shared_queue:
+            await anyio.to_thread.run_sync(store.recover)
+            await anyio.to_thread.run_sync(remove_output_leftovers, store.data_dir)
+            await anyio.to_thread.run_sync(check_reference, settings)
         run_queue.open()
         try:
             yield
         finally:
             await run_queue.close()
+            store.close()
 
     api = Router(
         API_PREFIX,
@@ -163,7 +170,15 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
         # probes at the root, no key (controllers/ops.py); the docs' own assets (api/docs.py)
         route_handlers=[api, health, ready, swagger_assets()],
         lifespan=[lifespan],
-        state=State({"settings": settings, "store": store, "run_queue": run_queue}),
+        state=State(
+            {
+                "settings": settings,
+                "store": store,
+                "run_queue": run_queue,
+                "key_cache": KeyCache(),  # revoking a key must call its clear()
+                "table_cache": TableCache(),
+            }
+        ),
         exception_handlers=EXCEPTION_HANDLERS,
         request_class=JsonRequest,  # strict JSON bodies, 415 for anything else
         request_max_body_size=settings.max_body_bytes,

@@ -1,7 +1,8 @@
 """API keys: who the caller is (401 if nobody), and whether their role may use a route (403).
 
 Each route lists its roles in `opt={"roles": ...}`; the guard looks the key up by its hash in
-the store (in a thread, so the event loop never waits on the database).
+the store (in a thread, so the event loop never waits on the database), and remembers it for a
+few seconds (`key_cache.KeyCache`: revoking a key must call its `clear()`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, PermissionDeniedException
 from litestar.handlers.base import BaseRouteHandler
 
+from commissioning.api.key_cache import KeyCache
 from commissioning.api.services.access import Principal
 from commissioning.store import ROLES, Store
 
@@ -40,9 +42,13 @@ async def authorise(
             message, headers=challenge, extra=[{"key": header, "message": message}]
         )
     store: Store = connection.app.state.store
+    key_cache: KeyCache = connection.app.state.key_cache
     key = None
     if len(secret) <= MAX_KEY_LENGTH:
-        key = await anyio.to_thread.run_sync(store.authenticate, secret)
+        # A key seen in the last few seconds needs neither the store nor a thread.
+        key = key_cache.cached(secret)
+        if key is None:
+            key = await anyio.to_thread.run_sync(key_cache.authenticate, store, secret)
     if key is None:
         message = "unknown or revoked API key"
         raise NotAuthorizedException(

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from commissioning.store import ROLES, default_store_path
@@ -26,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     serve.add_argument(
         "--queue-size", type=int, default=8, help="runs that may wait for a worker (default 8)"
+    )
+    serve.add_argument(
+        "--web-workers",
+        type=int,
+        help="web server processes answering requests (default: CPU cores, at least 1); "
+        "they share the solver workers and the queue limit",
     )
     serve.add_argument(
         "--reference-scenario", type=Path, help="scenario file serving /reference (default: London)"
@@ -67,6 +75,13 @@ def _serve(args: argparse.Namespace) -> int:
         default_reference_scenario,
         default_workers,
     )
+    from commissioning.api.web_workers import (
+        PARENT_ENV,
+        SETTINGS_ENV,
+        default_web_workers,
+        prepare_store,
+        settings_to_env,
+    )
 
     if not 0 < args.port < 65536:
         return _fail(f"--port {args.port} is not a port number")
@@ -74,6 +89,8 @@ def _serve(args: argparse.Namespace) -> int:
         return _fail("--workers must be at least 1")
     if args.queue_size < 0:
         return _fail("--queue-size must not be negative")
+    if args.web_workers is not None and args.web_workers < 1:
+        return _fail("--web-workers must be at least 1")
     try:  # worker limits come from the environment and may be mistyped there
         settings = ApiSettings(
             store_path=args.store or default_store_path(),
@@ -83,13 +100,32 @@ def _serve(args: argparse.Namespace) -> int:
         )
     except ValueError as exc:
         return _fail(str(exc))
+    web_workers = args.web_workers or default_web_workers()
     print(
         f"commissioning API on http://{args.host}:{args.port}/api/v1 "
-        f"(docs: /schema; store: {settings.store_path}; solver workers: {settings.workers})",
+        f"(docs: /schema; store: {settings.store_path}; web workers: {web_workers}; "
+        f"solver workers: {settings.workers})",
         file=sys.stderr,
     )
-    # One server process: runs are solved by its worker-process pool, not by more servers.
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+    if web_workers == 1:
+        uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
+        return 0
+    # Several web processes share one store and one set of solver slots (web_workers.py):
+    # the store is recovered here, once, before any of them starts.
+    try:
+        prepare_store(settings)
+    except RuntimeError as exc:
+        return _fail(str(exc))
+    os.environ[SETTINGS_ENV] = settings_to_env(replace(settings, shared_queue=True))
+    os.environ[PARENT_ENV] = str(os.getpid())
+    uvicorn.run(
+        "commissioning.api.web_workers:app_for_web_worker",
+        factory=True,
+        workers=web_workers,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+    )
     return 0
 
 

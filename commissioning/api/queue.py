@@ -17,6 +17,7 @@ import logging
 import pickle
 import signal
 import sys
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +25,7 @@ import anyio.to_thread
 
 from commissioning.api.services import runs
 from commissioning.api.services.access import Busy, Principal
+from commissioning.api.web_workers import SharedRunGate
 from commissioning.api.worker import EXIT_OUT_OF_MEMORY, worker_command
 from commissioning.store import RunRecord, Store
 from commissioning.store.interface import UNFINISHED, RunKind
@@ -68,6 +70,7 @@ class RunQueue:
         retry_after_seconds: int,
         memory_mib: int = 4096,
         run_time_limit_seconds: float = 600.0,
+        shared: bool = False,
     ):
         self.store = store
         self.workers = workers
@@ -84,6 +87,10 @@ class RunQueue:
         self._waiting: dict[str, asyncio.Task[None]] = {}  # queued runs waiting for a worker
         self._cancelled: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        # Several web processes on one store: limits and solver slots held across them.
+        self._gate: SharedRunGate | None = None
+        if shared:
+            self._gate = SharedRunGate(store, workers, self.capacity, retry_after_seconds)
 
     def open(self) -> None:
         if not self._open:
@@ -124,9 +131,12 @@ class RunQueue:
             )
         self._slots += 1  # reserved before any await, so concurrent requests cannot overshoot
         try:
-            run = await anyio.to_thread.run_sync(
-                runs.create_run, self.store, principal, scenario_id, kind, settings
-            )
+
+            def create() -> RunRecord:
+                return runs.create_run(self.store, principal, scenario_id, kind, settings)
+
+            gate = self._gate
+            run = await anyio.to_thread.run_sync(gate.admit if gate else _call, create)
         except BaseException:
             self._slots -= 1
             raise
@@ -180,17 +190,18 @@ class RunQueue:
             finally:
                 self._waiting.pop(run_id, None)
             try:
-                if not self._open:
-                    return  # closing: close() has marked the run failed already
-                lease = await anyio.to_thread.run_sync(runs.begin_run, self.store, run_id)
-                if lease is None:
-                    return  # no longer queued
-                failure = await self._run_worker(run_id, lease)
-                if failure is not None and self._open and run_id not in self._cancelled:
-                    log.error("run %s: %s", run_id, failure)
-                    await anyio.to_thread.run_sync(
-                        lambda: self.store.finish_run(run_id, "failed", failure, lease=lease)
-                    )
+                async with self._solver_slot():  # shared by every web process (web_workers.py)
+                    if not self._open:
+                        return  # closing: close() has marked the run failed already
+                    lease = await anyio.to_thread.run_sync(runs.begin_run, self.store, run_id)
+                    if lease is None:
+                        return  # no longer queued
+                    failure = await self._run_worker(run_id, lease)
+                    if failure is not None and self._open and run_id not in self._cancelled:
+                        log.error("run %s: %s", run_id, failure)
+                        await anyio.to_thread.run_sync(
+                            lambda: self.store.finish_run(run_id, "failed", failure, lease=lease)
+                        )
             finally:
                 self._free_workers.release()
         except asyncio.CancelledError:
@@ -207,6 +218,18 @@ class RunQueue:
                 self._slots -= 1
             self._active.discard(run_id)
             self._cancelled.discard(run_id)
+
+    @contextlib.asynccontextmanager
+    async def _solver_slot(self) -> AsyncIterator[None]:
+        """One of the solver slots every web process shares (nothing to take with one)."""
+        if self._gate is None:
+            yield
+            return
+        slot = await self._gate.solver_slot()
+        try:
+            yield
+        finally:
+            slot.close()
 
     async def _run_worker(self, run_id: str, lease: str) -> str | None:
         """Solve in a new worker process; the reason the run failed if the worker did not say."""
@@ -297,6 +320,10 @@ class RunQueue:
             for task in pending:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+
+
+def _call(create: Callable[[], RunRecord]) -> RunRecord:
+    return create()
 
 
 def _kill(process: asyncio.subprocess.Process) -> None:

@@ -102,6 +102,9 @@ class ApiSettings:
     cors_origins: tuple[str, ...] = field(default_factory=default_cors_origins)
     """Browser origins allowed to call the API (CORS); empty: no CORS headers at all."""
     debug: bool = False
+    shared_queue: bool = False
+    """One of several web processes on this store (`serve --web-workers N`): the parent has
+    recovered the store, and queue limits and solver slots are shared (api/web_workers.py)."""
 
     def __post_init__(self) -> None:
         if self.workers < 1:

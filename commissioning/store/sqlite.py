@@ -1,10 +1,14 @@
 """The default store: one SQLite file (WAL) plus a data folder holding each run's directory.
 
-Every public method opens its own connection and runs one transaction, so the store is safe to
-use from the web server's threads and from worker processes at once (SQLite serialises the
-writers; readers are never blocked in WAL mode). A run's result directory is written atomically
-by the worker *before* its row says succeeded, and status changes are guarded (`WHERE status IN
-...`), so a crash leaves either a finished run or an unfinished one that `recover` marks failed.
+Every public method runs one transaction on its thread's own connection, so the store is safe
+to use from the web server's threads and from worker processes at once (SQLite serialises the
+writers; readers are never blocked in WAL mode). Connections are kept, one per thread and
+process, because opening one costs far more than the queries a request makes (about 190 µs
+against 3 µs); `close()` closes them all, and a copy sent to another process opens its own.
+
+A run's result directory is written atomically by the worker *before* its row says succeeded,
+and status changes are guarded (`WHERE status IN ...`), so a crash leaves either a finished run
+or an unfinished one that `recover` marks failed.
 A running run also holds a lease (a token per attempt), and a finish that names a lease is
 accepted only while that lease still holds: a stale worker cannot overwrite a later verdict.
 """
@@ -12,8 +16,11 @@ accepted only while that lease still holds: a stale worker cannot overwrite a la
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import threading
+import weakref
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -54,12 +61,34 @@ def data_dir_for(db_path: Path) -> Path:
     return db_path.with_name(f"{db_path.stem}-data")
 
 
+class _ThreadConnection(threading.local):
+    """One thread's connection, with the process and store generation that opened it."""
+
+    conn: sqlite3.Connection | None = None
+    pid = -1
+    generation = -1
+
+
 class SqliteStore(SqliteLifecycle):
-    """Store on a SQLite file. Picklable: it holds only paths."""
+    """Store on a SQLite file. Picklable: a copy carries only the paths and opens its own
+    connections."""
 
     def __init__(self, path: str | Path, data_dir: str | Path | None = None):
         self.path = Path(path).resolve()
         self._data_dir = Path(data_dir).resolve() if data_dir else data_dir_for(self.path)
+        self._local = _ThreadConnection()
+        self._lock = threading.Lock()
+        # Weak: a thread that ends drops its connection, which then closes itself.
+        self._connections: weakref.WeakSet[sqlite3.Connection] = weakref.WeakSet()
+        self._generation = 0
+        self.connections_opened = 0
+        """Connections this store has opened in this process (each thread keeps its own)."""
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"path": self.path, "data_dir": self._data_dir}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["path"], state["data_dir"])  # type: ignore[misc]
 
     def __repr__(self) -> str:
         return f"SqliteStore({str(self.path)!r})"
@@ -74,28 +103,53 @@ class SqliteStore(SqliteLifecycle):
 
     # -- connections and transactions ------------------------------------------------------
 
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use (and again after close() or a fork)."""
+        local = self._local
+        conn = local.conn
+        if conn is not None and local.generation == self._generation and local.pid == os.getpid():
+            if conn.in_transaction:  # left open by an interrupted caller: never reuse it open
+                conn.execute("ROLLBACK")
+            return conn
+        # Used only by this thread; not tied to it so that close() may close it from another.
+        conn = connect(self.path, check_same_thread=False)
+        with self._lock:
+            self._connections.add(conn)
+            self.connections_opened += 1
+            local.conn, local.pid, local.generation = conn, os.getpid(), self._generation
+        return conn
+
+    def close(self) -> None:
+        """Close every connection this store has open; a later call opens new ones."""
+        with self._lock:
+            connections = list(self._connections)
+            self._connections = weakref.WeakSet()
+            self._generation += 1
+        for conn in connections:
+            conn.close()
+
     @contextmanager
     def _read(self) -> Iterator[sqlite3.Connection]:
-        conn = connect(self.path)
-        try:
-            yield conn
-        finally:
-            conn.close()
+        # Autocommit: each statement reads its own snapshot, and holds no lock once done.
+        yield self._connection()
 
     @contextmanager
     def _write(self) -> Iterator[sqlite3.Connection]:
         """One write transaction: BEGIN IMMEDIATE ... COMMIT, or ROLLBACK on any error."""
-        conn = connect(self.path)
+        conn = self._connection()
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield conn
-            except BaseException:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
                 conn.execute("ROLLBACK")
-                raise
+            raise
+        try:
             conn.execute("COMMIT")
-        finally:
-            conn.close()
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def initialise(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -329,6 +383,12 @@ class SqliteStore(SqliteLifecycle):
             params += run_ids
         with self._write() as conn:
             return conn.execute(sql, params).rowcount
+
+    def count_unfinished(self) -> int:
+        marks = ", ".join("?" for _ in UNFINISHED)
+        with self._read() as conn:
+            row = conn.execute(f"SELECT COUNT(*) FROM runs WHERE status IN ({marks})", UNFINISHED)
+            return int(row.fetchone()[0])
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id

@@ -6,7 +6,8 @@ import json
 import sqlite3
 import uuid
 from datetime import UTC, datetime
-from typing import cast
+from functools import lru_cache
+from typing import Any, cast
 
 from commissioning.store.interface import ApiKey, RunRecord, StoredScenario
 
@@ -60,6 +61,15 @@ def scenario_from_row(row: sqlite3.Row) -> StoredScenario:
     )
 
 
+@lru_cache(maxsize=256)
+def _summary(text: str) -> dict[str, Any]:
+    """A finished run's summary, parsed once per text: it never changes once written, and the
+    API reads the run on every request (parsing it cost more than the rest of the request).
+    Shared between the records of one run, so it is read-only to its users."""
+    parsed: dict[str, Any] = json.loads(text)
+    return parsed
+
+
 def run_from_row(row: sqlite3.Row | None) -> RunRecord:
     assert row is not None
     return RunRecord(
@@ -73,7 +83,7 @@ def run_from_row(row: sqlite3.Row | None) -> RunRecord:
         finished_at=row[7],
         published_at=row[8],
         published_by=row[9],
-        summary=json.loads(row[10]) if row[10] else None,
+        summary=_summary(row[10]) if row[10] else None,
         created_by=row[11],
         kind=row[12],
         settings=json.loads(row[13]) if row[13] else None,

@@ -83,9 +83,20 @@ CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency_keys (created_at);
 """
 
 
-def connect(path: Path) -> sqlite3.Connection:
+class Connection(sqlite3.Connection):
+    """A SQLite connection that can be referred to weakly (the built-in one cannot), so a
+    store can keep track of its open connections without keeping them open."""
+
+
+def connect(path: Path, *, check_same_thread: bool = True) -> sqlite3.Connection:
     """A connection in autocommit mode (transactions are begun explicitly), rows by name."""
-    conn = sqlite3.connect(path, timeout=30.0, isolation_level=None)
+    conn = sqlite3.connect(
+        path,
+        timeout=30.0,
+        isolation_level=None,
+        check_same_thread=check_same_thread,
+        factory=Connection,
+    )
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA foreign_keys = ON")
     conn.execute("PRAGMA busy_timeout = 30000")

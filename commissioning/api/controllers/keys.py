@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from litestar import Controller, Response, delete, get, post
+from litestar import Controller, Request, Response, delete, get, post
 from litestar.di import NamedDependency
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
@@ -85,6 +85,7 @@ class KeyController(Controller):
     )
     def revoke_key(
         self,
+        request: Request[Any, Any, Any],
         key_id: KeyId,
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
@@ -95,3 +96,4 @@ class KeyController(Controller):
         body `{"reason": ...}`. Recorded in the audit log. Roles: commissioner.
         """
         keys.revoke_key(store, principal, key_id, data.reason if data else None)
+        request.app.state.key_cache.clear()  # this process refuses it at once (others: ≤ 5 s)

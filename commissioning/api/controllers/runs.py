@@ -46,6 +46,7 @@ from commissioning.api.schemas_lifecycle import ReasonIn
 from commissioning.api.services import lifecycle, runs, tables
 from commissioning.api.services.access import Principal
 from commissioning.api.services.tables import TableQuery
+from commissioning.api.table_cache import TableCache, table_key
 from commissioning.api.table_rows import ResultTable, ResultTableOperation
 from commissioning.outputs import csv_text
 from commissioning.results import TABLE_SCHEMAS
@@ -252,10 +253,24 @@ class RunController(Controller):
         Roles: all; drafts are commissioners' only; a borough lead gets its own rows and may
         not read London-wide tables (pots, bids: 403), nor filter on another borough (403).
         """
-        run, frame = runs.result_table(store, principal, run_id, table)
-        return table_response(
-            request, format, run, table, principal, frame, table_query, RESULT_COLUMNS
-        )
+        cache: TableCache = request.app.state.table_cache
+        # Who may see the run is checked on every request; only the body is cached (a
+        # succeeded run's tables never change), keyed by every query parameter and the scope.
+        run = runs.get_run(store, principal, run_id)
+        key = None
+        if run.status == "succeeded":
+            representation = "csv" if _wants_csv(request, format) else "json"
+            key = table_key(request, run.id, table, principal.borough, representation)
+            if (cached := cache.get(key)) is not None:
+                return cached.response()
+
+        def build() -> Response[Any]:
+            found, frame = runs.result_table(store, principal, run_id, table)
+            return table_response(
+                request, format, found, table, principal, frame, table_query, RESULT_COLUMNS
+            )
+
+        return cache.respond(request, key, build)
 
     @get(
         "/{run_id:str}/scorecard",
