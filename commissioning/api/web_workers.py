@@ -59,6 +59,7 @@ def settings_from_env(text: str) -> ApiSettings:
     data: dict[str, Any] = json.loads(text)
     for name in ("store_path", "reference_scenario"):
         data[name] = Path(data[name])
+    data["cors_origins"] = tuple(data.get("cors_origins", ()))  # JSON has lists, not tuples
     return ApiSettings(**data)
 
 
