@@ -229,6 +229,10 @@ def test_ready_is_503_when_the_store_does_not_answer_in_time(
     served: tuple[TestClient[Any], SqliteStore, Keys],
 ) -> None:
     client, store, _ = served
+    # The app keeps connections open between requests; an exclusive lock needs them closed
+    # first (as after a restart), and /ready then opens one of its own, which must wait.
+    client.app.state.store.close()
+    store.close()
     holder = sqlite3.connect(store.path, isolation_level=None)
     try:  # another process holding the file exclusively: readers wait on its lock
         holder.execute("PRAGMA locking_mode = EXCLUSIVE")

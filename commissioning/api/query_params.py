@@ -42,6 +42,8 @@ async def refuse_unknown_parameters(
     connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
 ) -> None:
     """Guard: every query parameter must be one the route declares."""
+    if connection.scope.get("method") == "OPTIONS":
+        return  # Litestar's own answer (Allow, CORS preflight) takes no parameters
     original = connection.route_handler  # guards get a copy; the routes hold the original
     if not isinstance(original, HTTPRouteHandler):
         return

@@ -319,8 +319,13 @@ class SqliteStore(SqliteLifecycle):
             raise FileNotFoundError(f"the store file {self.path} is missing")
         if not self.runs_dir.is_dir():
             raise FileNotFoundError(f"the store's run folder {self.runs_dir} is missing")
-        with self._read() as conn:
+        # A connection of its own: one kept open would answer from what it already holds
+        # even if the file has since been replaced or locked.
+        conn = connect(self.path)
+        try:
             conn.execute("SELECT count(*) FROM runs WHERE status = 'running'").fetchone()
+        finally:
+            conn.close()
 
     def holds_lease(self, run_id: str, lease: str) -> bool:
         with self._read() as conn:
