@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import re
 from collections import OrderedDict
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, cast
@@ -252,6 +253,12 @@ def _drop_cors(message: Message) -> None:
         del headers[name]
 
 
+def _untyped(path: str) -> str:
+    """A route's path without its parameters' types (`{run_id:str}` as `{run_id}`), as the
+    request's path template has it."""
+    return re.sub(r"\{([^}:]+):[^}]*\}", r"{\1}", path)
+
+
 class HttpEdge:
     """ASGI, around the whole app (before routing): HEAD served as GET without its body; the
     Vary header an API answer needs (it depends on the key, Accept and Accept-Encoding, and on
@@ -285,8 +292,14 @@ class HttpEdge:
         if self._methods is None:
             app = scope.get("litestar_app")
             routes = getattr(app, "routes", [])
-            self._methods = {r.path: frozenset(getattr(r, "methods", ())) for r in routes}
-        template = str(scope.get("path_template", ""))
+            # One path may be served by routes of several controllers (GET /runs/{id} and
+            # DELETE /runs/{id}): Allow names the methods of all of them.
+            methods_by_path: dict[str, set[str]] = {}
+            for route in routes:
+                path = _untyped(route.path)
+                methods_by_path.setdefault(path, set()).update(getattr(route, "methods", ()))
+            self._methods = {path: frozenset(m) for path, m in methods_by_path.items()}
+        template = _untyped(str(scope.get("path_template", "")))
         methods = set(self._methods.get(template) or (m.strip() for m in allow.split(",")))
         if "GET" in methods:
             methods.add("HEAD")
