@@ -70,6 +70,7 @@ def server(folder: Path, workers: int) -> Iterator[Server]:
     port = free_port()
     argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store"]
     argv += [str(folder / "api.sqlite3"), "--workers", str(workers), "--log-level", "warning"]
+    argv += ["--web-workers", "1"]  # one web process: its own CPU is the last column
     log = (folder / "server.log").open("wb")
     env = {
         **os.environ,
