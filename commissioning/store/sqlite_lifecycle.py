@@ -29,6 +29,7 @@ from commissioning.store.sqlite_rows import (
     run_from_row,
     scenario_from_row,
     select_run,
+    utc_text,
 )
 
 # A claimed Idempotency-Key whose request never finished (the server stopped mid-request) is
@@ -37,7 +38,7 @@ ABANDONED_CLAIM = timedelta(minutes=10)
 
 
 def _ago(delta: timedelta) -> str:
-    return (datetime.now(UTC) - delta).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC) - delta)
 
 
 def _audit_from_row(row: sqlite3.Row) -> AuditEntry:

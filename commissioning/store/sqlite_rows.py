@@ -19,8 +19,14 @@ RUN_COLUMNS = (
 )
 
 
+def utc_text(moment: datetime) -> str:
+    """A time in the store's format (UTC, milliseconds, Z): stored times compare as text, so
+    every time written or compared goes through here."""
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def now() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return utc_text(datetime.now(UTC))
 
 
 def new_id() -> str:

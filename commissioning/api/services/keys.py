@@ -16,17 +16,13 @@ from commissioning.api.services.access import (
 )
 from commissioning.store import ApiKey, Store
 from commissioning.store.interface import Role
+from commissioning.store.sqlite_rows import utc_text
 
 MANAGED_ROLES: tuple[Role, ...] = ("finance", "borough_lead")
 
 
 class BadKey(ServiceError):
     """A key request that cannot be honoured as asked (answered 400, naming the field)."""
-
-
-def utc_text(moment: datetime) -> str:
-    """A time in the store's format (UTC, milliseconds, Z), so stored times compare as text."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def create_key(
