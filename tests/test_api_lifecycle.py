@@ -303,6 +303,18 @@ def test_unpublish_withdraws_a_run_and_is_audited(world: World, alice: dict[str,
     assert alice["X-API-Key"] not in text  # never a secret
     assert world.client.get("/api/v1/audit", headers=finance).status_code == 403
 
+    # Paged one entry at a time, the pages add up to the whole log, in the same order.
+    whole = world.client.get("/api/v1/audit", headers=alice).json()
+    assert whole["total"] == len(whole["entries"]) >= 3 and whole["next"] is None
+    paged: list[dict[str, Any]] = []
+    link: str | None = "/api/v1/audit?limit=1"
+    while link is not None:
+        page = world.client.get(link, headers=alice).json()
+        assert page["total"] == whole["total"] and len(page["entries"]) == 1
+        paged += page["entries"]
+        link = page["next"]
+    assert paged == whole["entries"]
+
 
 # -- keys -----------------------------------------------------------------------------------
 

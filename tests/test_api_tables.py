@@ -216,6 +216,20 @@ def test_the_run_list_has_a_total_and_a_next_link(world: World) -> None:
     assert finance["total"] == 2 and finance["next"] is None
 
 
+def test_the_scenario_list_has_a_total_and_a_next_link(world: World) -> None:
+    whole = get(world, "/api/v1/scenarios").json()
+    assert whole["total"] == len(whole["scenarios"]) >= 2 and whole["next"] is None
+    first = get(world, "/api/v1/scenarios", limit=1).json()
+    assert first["total"] == whole["total"] and len(first["scenarios"]) == 1
+    assert parse_qs(urlparse(first["next"]).query) == {"limit": ["1"], "offset": ["1"]}
+    rest = world.client.get(
+        f"/api/v1/scenarios?limit={whole['total']}&offset=1",
+        headers=world.keys.header("commissioner"),
+    ).json()
+    assert rest["next"] is None
+    assert first["scenarios"] + rest["scenarios"] == whole["scenarios"]
+
+
 # -- unknown parameters ---------------------------------------------------------------------
 
 

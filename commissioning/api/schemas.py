@@ -133,6 +133,10 @@ class ScenarioDetail(ScenarioOut):
 
 class ScenarioList(Out):
     scenarios: list[ScenarioOut]
+    total: int | None = Field(None, description="Stored scenarios over every page.")
+    next: str | None = Field(
+        None, description="Relative link to the next page (same filters); null on the last."
+    )
 
 
 # -- runs -----------------------------------------------------------------------------------

@@ -99,3 +99,7 @@ class AuditEntryOut(Out):
 
 class AuditList(Out):
     entries: list[AuditEntryOut]
+    total: int | None = Field(None, description="Audit entries over every page.")
+    next: str | None = Field(
+        None, description="Relative link to the next page (same filters); null on the last."
+    )

@@ -180,6 +180,10 @@ class Store(Protocol, metaclass=_ProtocolAnsweredPerClass):
 
     def list_scenarios(self, limit: int = 100, offset: int = 0) -> list[StoredScenario]: ...
 
+    def count_scenarios(self) -> int:
+        """How many scenarios list_scenarios would list over every page."""
+        ...
+
     # runs
     def add_run(
         self,
@@ -297,6 +301,10 @@ class Store(Protocol, metaclass=_ProtocolAnsweredPerClass):
 
     def list_audit(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         """Newest first."""
+        ...
+
+    def count_audit(self) -> int:
+        """How many entries list_audit would list over every page."""
         ...
 
     def reserve_response(

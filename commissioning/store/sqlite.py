@@ -238,6 +238,11 @@ class SqliteStore(SqliteLifecycle):
             ).fetchall()
         return [scenario_from_row(r) for r in rows]
 
+    def count_scenarios(self) -> int:
+        with self._read() as conn:
+            count: int = conn.execute("SELECT COUNT(*) FROM scenarios").fetchone()[0]
+        return count
+
     # -- runs ------------------------------------------------------------------------------
 
     def add_run(

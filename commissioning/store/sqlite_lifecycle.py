@@ -174,6 +174,11 @@ class SqliteLifecycle:
             ).fetchall()
         return [_audit_from_row(r) for r in rows]
 
+    def count_audit(self) -> int:
+        with self._read() as conn:
+            count: int = conn.execute("SELECT COUNT(*) FROM audit_log").fetchone()[0]
+        return count
+
     # -- idempotency -----------------------------------------------------------------------
 
     def reserve_response(

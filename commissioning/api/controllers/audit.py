@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from litestar import Controller, get
+from typing import Any
+
+from litestar import Controller, Request, get
 from litestar.di import NamedDependency
 
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Limit, Offset
+from commissioning.api.controllers.table_params import next_offset_link
 from commissioning.api.openapi import ApiOperation, error_responses
 from commissioning.api.schemas_lifecycle import AuditEntryOut, AuditList
 from commissioning.api.services import audit
@@ -28,6 +31,7 @@ class AuditController(Controller):
     )
     def list_audit(
         self,
+        request: Request[Any, Any, Any],
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
         limit: Limit = 100,
@@ -35,7 +39,13 @@ class AuditController(Controller):
     ) -> AuditList:
         """Every publish, unpublish, cancel and delete, and every key made or revoked through
         the API, newest first: the acting key's id and name (never its secret), its role, the
-        UTC time, the action, the target and the reason given. Roles: commissioner.
+        UTC time, the action, the target and the reason given. `total` and `next` page as
+        on the other lists. Roles: commissioner.
         """
         found = audit.entries(store, principal, limit, offset)
-        return AuditList(entries=[AuditEntryOut.of(e) for e in found])
+        total = audit.count(store, principal)
+        return AuditList(
+            entries=[AuditEntryOut.of(e) for e in found],
+            total=total,
+            next=next_offset_link(request, offset, limit, total),
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from litestar import Controller, Response, get, post
+from litestar import Controller, Request, Response, get, post
 from litestar.di import NamedDependency
 from litestar.openapi import ResponseSpec
 from litestar.params import JSONBody, SkipValidation
@@ -13,6 +13,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Limit, Offset, ScenarioId
+from commissioning.api.controllers.table_params import next_offset_link
 from commissioning.api.openapi import ApiOperation, error_responses
 from commissioning.api.schemas import ScenarioCreated, ScenarioDetail, ScenarioList, ScenarioOut
 from commissioning.api.services import scenarios
@@ -77,14 +78,24 @@ class ScenarioController(Controller):
     )
     def list_scenarios(
         self,
+        request: Request[Any, Any, Any],
         store: NamedDependency[Store],
         principal: NamedDependency[Principal],
         limit: Limit = 100,
         offset: Offset = 0,
     ) -> ScenarioList:
-        """Stored scenarios, newest first. Roles: commissioner."""
+        """Stored scenarios, newest first. Roles: commissioner.
+
+        `total` counts every stored scenario; `next` links to the next page (`offset` moved on
+        by `limit`), null on the last page.
+        """
         found = scenarios.list_scenarios(store, principal, limit, offset)
-        return ScenarioList(scenarios=[ScenarioOut.of(s, json.loads(s.body)) for s in found])
+        total = scenarios.count_scenarios(store, principal)
+        return ScenarioList(
+            scenarios=[ScenarioOut.of(s, json.loads(s.body)) for s in found],
+            total=total,
+            next=next_offset_link(request, offset, limit, total),
+        )
 
     @get(
         "/{scenario_id:str}",

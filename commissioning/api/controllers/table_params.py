@@ -103,6 +103,13 @@ def link_with(request: Request[Any, Any, Any], name: str, value: str) -> str:
     return f"{request.url.path}?{urlencode([*kept, (name, value)])}"
 
 
+def next_offset_link(
+    request: Request[Any, Any, Any], offset: int, limit: int, total: int
+) -> str | None:
+    """The same request with `offset` moved on by `limit`; None on the last page."""
+    return link_with(request, "offset", str(offset + limit)) if offset + limit < total else None
+
+
 def next_link(request: Request[Any, Any, Any], cursor: str | None) -> str | None:
     """The same request with the next page's cursor; None on the last page."""
     return None if cursor is None else link_with(request, "cursor", cursor)

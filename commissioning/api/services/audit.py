@@ -30,3 +30,9 @@ def entries(
     """Newest first. Commissioners only."""
     require(principal, "commissioner")
     return store.list_audit(limit=limit, offset=offset)
+
+
+def count(store: Store, principal: Principal) -> int:
+    """How many entries `entries` shows over every page."""
+    require(principal, "commissioner")
+    return store.count_audit()

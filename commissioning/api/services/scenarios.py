@@ -46,6 +46,12 @@ def list_scenarios(
     return store.list_scenarios(limit=limit, offset=offset)
 
 
+def count_scenarios(store: Store, principal: Principal) -> int:
+    """How many scenarios list_scenarios shows over every page."""
+    require(principal, "commissioner")
+    return store.count_scenarios()
+
+
 def get_scenario(store: Store, principal: Principal, scenario_id: str) -> StoredScenario:
     require(principal, "commissioner")
     stored = store.get_scenario(scenario_id)
