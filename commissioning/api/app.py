@@ -9,8 +9,10 @@ from typing import Any
 import anyio.to_thread
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
+from litestar.connection import ASGIConnection
 from litestar.datastructures import State
 from litestar.di import Provide
+from litestar.handlers.base import BaseRouteHandler
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 
@@ -79,6 +81,18 @@ must be one of a list says which values are allowed. Problem types:
     + problem_types_markdown()
     + "\n"
 )
+
+
+async def authorise_then_check_query(
+    connection: ASGIConnection[Any, Any, Any, Any], handler: BaseRouteHandler
+) -> None:
+    """The key first (an unknown caller learns nothing of a route's parameters), then the query.
+
+    One guard rather than two: Litestar copies the route handler for every guard it calls,
+    which was a tenth of a cached table's cost.
+    """
+    await authorise(connection, handler)
+    await refuse_unknown_parameters(connection, handler)
 
 
 def _state(name: str) -> Provide:
@@ -155,7 +169,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             AuditController,
             KeyController,
         ],
-        guards=[authorise, refuse_unknown_parameters],  # key first, then the query
+        guards=[authorise_then_check_query],
         middleware=[idempotency_middleware],
         dependencies={
             "store": _state("store"),
