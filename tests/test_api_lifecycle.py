@@ -422,6 +422,16 @@ def test_every_lifecycle_route_is_in_the_openapi_spec(world: World) -> None:
     assert {"200", "201"} <= set(paths["/api/v1/scenarios"]["post"]["responses"])
     assert "409" in paths["/api/v1/runs/{run_id}/cancel"]["post"]["responses"]
 
+    # Every POST honours Idempotency-Key, so every POST declares it, with its 409 and 422.
+    posts = {path: ops["post"] for path, ops in paths.items() if "post" in ops}
+    assert len(posts) >= 7
+    for path, operation in posts.items():
+        headers = {p["name"]: p for p in operation["parameters"] if p["in"] == "header"}
+        declared = headers.get("Idempotency-Key")
+        assert declared is not None and declared["required"] is False, path
+        assert declared["schema"]["maxLength"] == 255, path
+        assert {"409", "422"} <= set(operation["responses"]), path
+
 
 def test_a_schema_3_store_file_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"

@@ -3,17 +3,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from litestar.enums import ParamType
 from litestar.openapi import ResponseSpec
 from litestar.openapi.spec import (
     OpenAPIHeader,
     OpenAPIMediaType,
     OpenAPIResponse,
     Operation,
+    Parameter,
     Schema,
 )
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
 
+from commissioning.api.idempotency import HEADER as IDEMPOTENCY_KEY
+from commissioning.api.idempotency import MAX_LENGTH as IDEMPOTENCY_KEY_MAX_LENGTH
 from commissioning.api.problems import PROBLEM_JSON, PROBLEM_TYPES, problem_type
 from commissioning.api.schemas import ProblemDetails
 
@@ -99,3 +104,36 @@ class XlsxOperation(ApiOperation):
                     schema=Schema(type=OpenAPIType.STRING, format=OpenAPIFormat.BINARY)
                 )
             }
+
+
+def idempotent(operation: type[ApiOperation]) -> type[ApiOperation]:
+    """`operation` with the optional Idempotency-Key header documented (every POST honours it:
+    commissioning.api.idempotency). Its 409 and 422 must be among the route's responses."""
+
+    @dataclass
+    class IdempotentOperation(operation):  # type: ignore[valid-type,misc]
+        def __post_init__(self) -> None:
+            super().__post_init__()
+            earlier: list[Any] = list(getattr(self, "parameters", None) or [])
+            self.parameters = [
+                *earlier,
+                Parameter(
+                    name=IDEMPOTENCY_KEY,
+                    param_in=ParamType.HEADER,
+                    required=False,
+                    description=(
+                        "A unique string (e.g. a UUID) to retry this POST safely: the same key "
+                        "and request within 24 hours gets the first answer again, marked "
+                        "`Idempotent-Replayed: true`, and changes nothing. The same key with "
+                        "another request is 422; while the first is still being answered, 409."
+                    ),
+                    schema=Schema(
+                        type=OpenAPIType.STRING,
+                        min_length=1,
+                        max_length=IDEMPOTENCY_KEY_MAX_LENGTH,
+                    ),
+                ),
+            ]
+
+    IdempotentOperation.__name__ = f"Idempotent{operation.__name__}"
+    return IdempotentOperation

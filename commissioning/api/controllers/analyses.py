@@ -18,7 +18,7 @@ from commissioning.api.controllers.params import Format, RunId
 from commissioning.api.controllers.runs import _show_summary, table_response
 from commissioning.api.controllers.table_params import TABLE_QUERY
 from commissioning.api.http_cache import IMMUTABLE
-from commissioning.api.openapi import ApiOperation, JsonOrCsvOperation, error_responses
+from commissioning.api.openapi import ApiOperation, JsonOrCsvOperation, error_responses, idempotent
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import AnalysisOut, StartAnalysis, TableOut
 from commissioning.api.services import analyses, scenarios
@@ -70,10 +70,10 @@ class AnalysisController(Controller):
     @post(
         "/",
         summary="Start a sweep or uncertainty run",
-        operation_class=ApiOperation,
+        operation_class=idempotent(ApiOperation),
         status_code=HTTP_202_ACCEPTED,
         opt=roles("commissioner"),
-        responses=error_responses(400, 404, 413, 415, 429),
+        responses=error_responses(400, 404, 409, 413, 415, 422, 429),
     )
     async def start_analysis(
         self,

@@ -10,7 +10,7 @@ from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_201_CREATED, HTTP_204_NO_CONTENT
 
 from commissioning.api.auth import roles
-from commissioning.api.openapi import ApiOperation, error_responses
+from commissioning.api.openapi import ApiOperation, error_responses, idempotent
 from commissioning.api.openapi_bodies import body_operation
 from commissioning.api.schemas_lifecycle import KeyCreated, KeyIn, KeyList, KeyOut, ReasonIn
 from commissioning.api.services import keys
@@ -32,11 +32,11 @@ class KeyController(Controller):
     @post(
         "/",
         summary="Create a finance or borough-lead key",
-        operation_class=body_operation(KeyIn, required=True),
+        operation_class=idempotent(body_operation(KeyIn, required=True)),
         status_code=HTTP_201_CREATED,
         sync_to_thread=True,
         opt=roles("commissioner"),
-        responses=error_responses(400, 413, 415),
+        responses=error_responses(400, 409, 413, 415, 422),
     )
     def create_key(
         self,

@@ -10,7 +10,7 @@ from litestar.status_codes import HTTP_204_NO_CONTENT
 
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import RunId, ScenarioId
-from commissioning.api.openapi import error_responses
+from commissioning.api.openapi import error_responses, idempotent
 from commissioning.api.openapi_bodies import body_operation
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import RunOut
@@ -34,10 +34,10 @@ class RunLifecycleController(Controller):
     @post(
         "/{run_id:str}/cancel",
         summary="Cancel a queued or running run",
-        operation_class=ReasonOperation,
+        operation_class=idempotent(ReasonOperation),
         status_code=200,
         opt=roles("commissioner"),
-        responses=error_responses(400, 404, 409, 415),
+        responses=error_responses(400, 404, 409, 415, 422),
     )
     async def cancel_run(
         self,
@@ -60,11 +60,11 @@ class RunLifecycleController(Controller):
     @post(
         "/{run_id:str}/unpublish",
         summary="Unpublish a run",
-        operation_class=UnpublishOperation,
+        operation_class=idempotent(UnpublishOperation),
         status_code=200,
         sync_to_thread=True,
         opt=roles("commissioner"),
-        responses=error_responses(400, 404, 409, 415),
+        responses=error_responses(400, 404, 409, 415, 422),
     )
     def unpublish_run(
         self,

@@ -30,7 +30,13 @@ from commissioning.api.controllers.table_params import (
     page_headers,
 )
 from commissioning.api.http_cache import IMMUTABLE
-from commissioning.api.openapi import CSV, ApiOperation, JsonOrCsvOperation, error_responses
+from commissioning.api.openapi import (
+    CSV,
+    ApiOperation,
+    JsonOrCsvOperation,
+    error_responses,
+    idempotent,
+)
 from commissioning.api.openapi_bodies import body_operation
 from commissioning.api.queue import RunQueue
 from commissioning.api.schemas import (
@@ -118,10 +124,10 @@ class RunController(Controller):
     @post(
         "/",
         summary="Start a run",
-        operation_class=ApiOperation,
+        operation_class=idempotent(ApiOperation),
         status_code=HTTP_202_ACCEPTED,
         opt=roles("commissioner"),
-        responses=error_responses(400, 404, 413, 415, 429),
+        responses=error_responses(400, 404, 409, 413, 415, 422, 429),
     )
     async def start_run(
         self,
@@ -363,11 +369,11 @@ class RunController(Controller):
     @post(
         "/{run_id:str}/publish",
         summary="Publish a run",
-        operation_class=ReasonOperation,
+        operation_class=idempotent(ReasonOperation),
         status_code=200,
         sync_to_thread=True,
         opt=roles("commissioner"),
-        responses=error_responses(400, 404, 409, 415),
+        responses=error_responses(400, 404, 409, 415, 422),
     )
     def publish(
         self,

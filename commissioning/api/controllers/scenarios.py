@@ -14,7 +14,7 @@ from litestar.status_codes import HTTP_200_OK, HTTP_201_CREATED
 from commissioning.api.auth import roles
 from commissioning.api.controllers.params import Limit, Offset, ScenarioId
 from commissioning.api.controllers.table_params import next_offset_link
-from commissioning.api.openapi import ApiOperation, error_responses
+from commissioning.api.openapi import ApiOperation, error_responses, idempotent
 from commissioning.api.schemas import ScenarioCreated, ScenarioDetail, ScenarioList, ScenarioOut
 from commissioning.api.services import scenarios
 from commissioning.api.services.access import Principal
@@ -29,7 +29,7 @@ class ScenarioController(Controller):
     @post(
         "/",
         summary="Create a scenario",
-        operation_class=ApiOperation,
+        operation_class=idempotent(ApiOperation),
         sync_to_thread=True,
         opt=roles("commissioner"),
         status_code=HTTP_201_CREATED,
@@ -40,7 +40,7 @@ class ScenarioController(Controller):
                 "one, with its Location; nothing new is stored.",
                 generate_examples=False,
             ),
-            **error_responses(400, 413, 415),
+            **error_responses(400, 409, 413, 415, 422),
         },
     )
     def create_scenario(
