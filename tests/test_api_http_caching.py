@@ -425,3 +425,22 @@ def test_cors_origins_from_the_environment_are_checked(
     assert default_cors_origins() == ()
     with pytest.raises(ValueError, match="scheme://host"):
         ApiSettings(store_path=tmp_path / "s.sqlite3", cors_origins=("*",))
+
+
+def test_the_etag_memo_gives_the_hash_of_the_body_it_is_shown() -> None:
+    from commissioning.api.http_cache import EtagMemo, etag_of
+
+    memo = EtagMemo()
+    body = json.dumps({"rows": list(range(2000))}).encode()
+    first = memo.etag(body, "application/json")
+    assert first == etag_of(body, "application/json")
+    assert memo.etag(body, "application/json") == first  # remembered, same answer
+    equal_copy = bytes(bytearray(body))  # another object, same bytes: same tag
+    assert equal_copy is not body and memo.etag(equal_copy, "application/json") == first
+    assert memo.etag(body, "text/csv") == etag_of(body, "text/csv") != first
+    changed = body.replace(b"1999", b"1998")
+    assert memo.etag(changed, "application/json") == etag_of(changed, "application/json") != first
+    for n in range(EtagMemo.SIZE * 2):  # bounded: old bodies are let go
+        memo.etag(str(n).encode(), "text/plain")
+    assert len(memo.entries) == EtagMemo.SIZE
+    assert all(len(held) <= EtagMemo.MAX_BODY for held, _, _ in memo.entries.values())
