@@ -25,7 +25,7 @@ def page(
         cookies.append(cookie(request, SIGN_IN_COOKIE, web.nonce))
     return Template(
         template_name=template,
-        context={"web": web, **context},
+        context={"web": web, "nav": "", **context},
         status_code=status_code,
         cookies=cookies,
         headers=headers,

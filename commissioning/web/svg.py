@@ -84,13 +84,13 @@ def tile_map(figures: Sequence[AreaFigure], title: str, ident: str = "map") -> M
             f'<g class="tile" data-area="{tile.code}" data-band="{fill}"><title>{escape(label)}'
             f'</title><rect x="{x}" y="{y}" width="{size}" height="{size}" rx="3" fill="{fill}" '
             f"{outline}/>"
-            f'<text x="{x + size / 2}" y="{y + 24}" text-anchor="middle" font-size="14" '
+            f'<text x="{x + size / 2}" y="{y + 24}" text-anchor="middle" font-size="16" '
             f'font-weight="700" fill="{ink}">{tile.abbreviation}</text>'
         )
         if ratio is not None:
             shown_percent = percent(ratio).replace(" %", "%")
             parts.append(
-                f'<text x="{x + size / 2}" y="{y + 43}" text-anchor="middle" font-size="12" '
+                f'<text x="{x + size / 2}" y="{y + 45}" text-anchor="middle" font-size="14" '
                 f'fill="{ink}">{escape(shown_percent)}</text>'
             )
         parts.append("</g>")
@@ -101,7 +101,7 @@ def tile_map(figures: Sequence[AreaFigure], title: str, ident: str = "map") -> M
 def coverage_bars(figures: Sequence[AreaFigure], title: str, ident: str = "bars") -> Markup:
     """Horizontal bars, lowest coverage first, with the benchmark (100 %) marked."""
     rows = sorted((f for f in figures if f.ratio is not None), key=lambda f: (f.ratio, f.name))
-    label_width, bar_width, value_width, row_height, top = 190, 330, 70, 22, 24
+    label_width, bar_width, value_width, row_height, top = 175, 200, 60, 22, 24
     width = label_width + bar_width + value_width
     height = top + row_height * max(1, len(rows)) + 8
     most = max([1.5, *(f.ratio or 0 for f in rows)])

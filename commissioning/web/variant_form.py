@@ -104,11 +104,13 @@ def groups(data: Mapping[str, Any]) -> list[Group]:
     ]
     found.append(Group("Unit costs (£)", costs))
     rates: list[Field] = []
+    names = {s["id"]: s["name"] for s in data.get("services", [])}
     for i, benchmark in enumerate(data.get("benchmarks", [])):
+        service = names.get(benchmark["service"], benchmark["service"])
         rates.append(
             Field(
                 f"benchmarks[{i}].units",
-                f"{benchmark['service']}: units",
+                f"{service}: units",
                 "decimal",
                 _plain(benchmark["units"]),
             )
@@ -116,7 +118,7 @@ def groups(data: Mapping[str, Any]) -> list[Group]:
         rates.append(
             Field(
                 f"benchmarks[{i}].per",
-                f"{benchmark['service']}: per how many of {benchmark['basis']}",
+                f"{service}: per how many of {benchmark['basis']}",
                 "whole",
                 _plain(benchmark["per"]),
             )
