@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from litestar import Request, get
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Template
 
 from commissioning.analysis.compare import ScorecardLine
@@ -62,7 +63,9 @@ def _options(store: Store, principal: Principal) -> list[dict[str, str]]:
 
 @get("/compare", sync_to_thread=True)
 def compare(
-    request: Request[Any, Any, Any], base: str | None = None, other: str | None = None
+    request: Request[Any, Any, Any],
+    base: FromQuery[str | None] = None,
+    other: FromQuery[str | None] = None,
 ) -> Template:
     store, principal = store_of(request), principal_or_fail(request)
     context: dict[str, Any] = {
@@ -100,7 +103,7 @@ def _points(frame: Any, path: str) -> tuple[list[CurvePoint], list[str]]:
 
 
 @get("/sweeps/{run_id:str}", sync_to_thread=True)
-def sweep_page(request: Request[Any, Any, Any], run_id: str) -> Template:
+def sweep_page(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Template:
     store, principal = store_of(request), principal_or_fail(request)
     run = analyses.visible_analysis(store, principal, run_id)
     if run.kind != "sweep":
@@ -135,7 +138,7 @@ def sweep_page(request: Request[Any, Any, Any], run_id: str) -> Template:
 
 
 @get("/runs/{run_id:str}/sweep.csv", sync_to_thread=True)
-def sweep_csv(request: Request[Any, Any, Any], run_id: str) -> File:
+def sweep_csv(request: Request[Any, Any, Any], run_id: FromPath[str]) -> File:
     """The sweep's own file, byte for byte (London-wide: not for borough leads)."""
     run, path, media_type = analyses.analysis_file(
         store_of(request), principal_or_fail(request), run_id, "sweep.csv"

@@ -6,6 +6,7 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Request, get, post
+from litestar.params import FromQuery
 from litestar.response import Response, Template
 
 from commissioning.api.key_cache import KeyCache
@@ -25,7 +26,7 @@ def safe_next(target: str | None) -> str:
 
 
 @get("/sign-in", opt=PUBLIC, sync_to_thread=False)
-def sign_in_page(request: Request[Any, Any, Any], next: str | None = None) -> Template:
+def sign_in_page(request: Request[Any, Any, Any], next: FromQuery[str | None] = None) -> Template:
     return page(request, "sign_in.html", next=safe_next(next), error=None)
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import anyio.to_thread
 import polars as pl
 from litestar import Request, get, post
+from litestar.params import FromPath, FromQuery
 from litestar.response import File, Redirect, Response, Template
 
 from commissioning.api.services import explanations, exports, lifecycle, runs
@@ -41,7 +42,7 @@ def run_list(request: Request[Any, Any, Any]) -> Template:
 
 
 def _run_context(
-    store: Store, principal: Principal, run_id: str, service: str | None, year: str | None
+    store: Store, principal: Principal, run_id: FromPath[str], service: str | None, year: str | None
 ) -> dict[str, Any]:
     p = run_page(store, principal, run_id, service, year)
     context: dict[str, Any] = {"p": p, "nav": "runs", **HELPERS}
@@ -58,9 +59,9 @@ def _run_context(
 @get("/runs/{run_id:str}", sync_to_thread=True)
 def run_detail(
     request: Request[Any, Any, Any],
-    run_id: str,
-    service: str | None = None,
-    year: str | None = None,
+    run_id: FromPath[str],
+    service: FromQuery[str | None] = None,
+    year: FromQuery[str | None] = None,
 ) -> Response[Any]:
     store, principal = store_of(request), principal_or_fail(request)
     run = runs.get_run(store, principal, run_id)
@@ -70,7 +71,7 @@ def run_detail(
 
 
 @get("/runs/{run_id:str}/progress", sync_to_thread=True)
-def run_progress_fragment(request: Request[Any, Any, Any], run_id: str) -> Response[Any]:
+def run_progress_fragment(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Response[Any]:
     """Polled by the run page every second; once the run has finished the page reloads."""
     run = runs.get_run(store_of(request), principal_or_fail(request), run_id)
     finished = run.status not in ("queued", "running")
@@ -85,7 +86,9 @@ def run_progress_fragment(request: Request[Any, Any, Any], run_id: str) -> Respo
 
 
 @get("/runs/{run_id:str}/boroughs/{area_code:str}", sync_to_thread=True)
-def borough_detail(request: Request[Any, Any, Any], run_id: str, area_code: str) -> Template:
+def borough_detail(
+    request: Request[Any, Any, Any], run_id: FromPath[str], area_code: FromPath[str]
+) -> Template:
     store, principal = store_of(request), principal_or_fail(request)
     run, explanation = explanations.borough_explanation(store, principal, run_id, area_code)
     _, coverage = runs.result_table(store, principal, run_id, "coverage")
@@ -94,7 +97,7 @@ def borough_detail(request: Request[Any, Any, Any], run_id: str, area_code: str)
 
 
 @post("/runs/{run_id:str}/publish")
-async def publish(request: Request[Any, Any, Any], run_id: str) -> Redirect:
+async def publish(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Redirect:
     store, principal = store_of(request), principal_or_fail(request)
     await anyio.to_thread.run_sync(
         lifecycle.publish, store, principal, run_id, "published from the web workspace"
@@ -107,7 +110,7 @@ def _file(workbook: exports.Workbook) -> File:
 
 
 @get("/runs/{run_id:str}/workbooks/{name:str}", sync_to_thread=True)
-def workbook(request: Request[Any, Any, Any], run_id: str, name: str) -> File:
+def workbook(request: Request[Any, Any, Any], run_id: FromPath[str], name: FromPath[str]) -> File:
     """london.xlsx, or a borough's (E09000007.xlsx); the services check the caller's scope."""
     store, principal = store_of(request), principal_or_fail(request)
     stem = name.removesuffix(".xlsx")
@@ -121,7 +124,9 @@ def workbook(request: Request[Any, Any, Any], run_id: str, name: str) -> File:
 
 
 @get("/runs/{run_id:str}/workbook", sync_to_thread=True)
-def choose_workbook(request: Request[Any, Any, Any], run_id: str, area: str) -> Redirect:
+def choose_workbook(
+    request: Request[Any, Any, Any], run_id: FromPath[str], area: FromQuery[str]
+) -> Redirect:
     """The borough workbook form (a select of boroughs) lands here; the file's own address
     checks the caller's scope."""
     runs.get_run(store_of(request), principal_or_fail(request), run_id)
@@ -131,7 +136,9 @@ def choose_workbook(request: Request[Any, Any, Any], run_id: str, area: str) -> 
 
 
 @get("/runs/{run_id:str}/tables/{name:str}", sync_to_thread=True)
-def table_csv(request: Request[Any, Any, Any], run_id: str, name: str) -> Response[str]:
+def table_csv(
+    request: Request[Any, Any, Any], run_id: FromPath[str], name: FromPath[str]
+) -> Response[str]:
     table = name.removesuffix(".csv")
     if table not in TABLE_SCHEMAS or table == name:
         raise NotFound(f"no table {name!r}; tables are {', '.join(TABLE_SCHEMAS)} (.csv)", "table")

@@ -9,6 +9,7 @@ from typing import Any
 
 import anyio.to_thread
 from litestar import Request, get, post
+from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
 from commissioning.api.queue import RunQueue
@@ -65,13 +66,13 @@ def scenario_list(request: Request[Any, Any, Any]) -> Template:
 
 
 @get("/scenarios/{scenario_id:str}", sync_to_thread=True)
-def scenario_page(request: Request[Any, Any, Any], scenario_id: str) -> Template:
+def scenario_page(request: Request[Any, Any, Any], scenario_id: FromPath[str]) -> Template:
     _, context = _scenario_context(store_of(request), principal_or_fail(request), scenario_id)
     return page(request, "scenario.html", **context)
 
 
 @post("/scenarios/{scenario_id:str}/check", status_code=200)
-async def check_variant(request: Request[Any, Any, Any], scenario_id: str) -> Template:
+async def check_variant(request: Request[Any, Any, Any], scenario_id: FromPath[str]) -> Template:
     """As-you-type check (htmx): the summary, and each field's message swapped in by id."""
     principal = principal_or_fail(request)
     form = _form_values(await request.form())
@@ -83,7 +84,9 @@ async def check_variant(request: Request[Any, Any, Any], scenario_id: str) -> Te
 
 
 @post("/scenarios/{scenario_id:str}/variants")
-async def save_variant(request: Request[Any, Any, Any], scenario_id: str) -> Response[Any]:
+async def save_variant(
+    request: Request[Any, Any, Any], scenario_id: FromPath[str]
+) -> Response[Any]:
     principal = principal_or_fail(request)
     form = _form_values(await request.form())
     store = store_of(request)
@@ -98,7 +101,7 @@ async def save_variant(request: Request[Any, Any, Any], scenario_id: str) -> Res
 
 
 @post("/scenarios/{scenario_id:str}/runs")
-async def start_run(request: Request[Any, Any, Any], scenario_id: str) -> Redirect:
+async def start_run(request: Request[Any, Any, Any], scenario_id: FromPath[str]) -> Redirect:
     principal = principal_or_fail(request)
     queue: RunQueue = request.app.state.run_queue
     run = await queue.start(principal, scenario_id)
@@ -113,7 +116,7 @@ def _percent_setting(text: str, name: str) -> str:
 
 
 @post("/scenarios/{scenario_id:str}/sweeps")
-async def start_sweep(request: Request[Any, Any, Any], scenario_id: str) -> Response[Any]:
+async def start_sweep(request: Request[Any, Any, Any], scenario_id: FromPath[str]) -> Response[Any]:
     """A sweep of one pot from a percentage of today's budget to another (the API's analysis
     settings; the engine checks them against the scenario before anything is queued)."""
     principal = principal_or_fail(request)
