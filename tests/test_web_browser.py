@@ -52,11 +52,36 @@ class Browser:
         self.page.screenshot(path=str(self.shots / f"{name}.png"), full_page=True)
 
     def sign_in(self, key: str) -> None:
+        """By keyboard alone: Tab to the key (the skip link comes first, visibly focused),
+        type it, Enter."""
         self.page.goto("/runs")
         assert "/sign-in" in self.page.url  # nobody signed in: sent to sign in first
-        self.page.get_by_label("API key").fill(key)
-        self.page.get_by_role("button", name="Sign in").click()
-        self.page.wait_for_url(re.compile(r"/runs$"))
+        self.from_the_top()
+        reached = self.tab_until("api_key")
+        assert reached[0] == "skip-link", reached
+        self.page.keyboard.type(key)
+        self.page.keyboard.press("Enter")
+        self.page.wait_for_url(re.compile(r"^[^?]*/runs$"))
+
+    def from_the_top(self) -> None:
+        """Focus back at the document's start, as after loading a page."""
+        self.page.evaluate("() => document.activeElement && document.activeElement.blur()")
+
+    def tab_until(self, ident: str, most: int = 120) -> list[str]:
+        """Press Tab until the element with this id has focus; every element passed on the
+        way must show a focus outline. Returns what was focused, in order."""
+        seen: list[str] = []
+        for _ in range(most):
+            self.page.keyboard.press("Tab")
+            focused = self.page.evaluate(
+                "() => { const e = document.activeElement; const s = getComputedStyle(e);"
+                " return [e.id || e.className || e.tagName, s.outlineStyle, s.outlineWidth]; }"
+            )
+            seen.append(focused[0])
+            assert focused[1] != "none" and focused[2] != "0px", f"no visible focus: {focused}"
+            if focused[0] == ident:
+                return seen
+        raise AssertionError(f"Tab never reached #{ident}: {seen}")
 
     def band(self, area: str) -> str:
         value = self.page.locator(f'svg g.tile[data-area="{area}"]').get_attribute("data-band")
@@ -155,7 +180,9 @@ def test_commissioner_and_borough_lead_journey(chromium: Any, tmp_path: Path) ->
         sync_api.expect(me.page.locator("#scorecards")).to_contain_text("£")
         me.shot("compare")
         me.page.goto(variant_url)
-        me.page.get_by_role("button", name=re.compile("^Publish")).click()
+        me.from_the_top()
+        me.tab_until("publish")  # every control on the way is reachable and visibly focused
+        me.page.keyboard.press("Enter")
         me.page.wait_for_url(variant_url)
         sync_api.expect(me.page.locator(".badge.published")).to_be_visible()
 
