@@ -29,7 +29,14 @@ from test_web_support import web_store
 
 CHROMIUM = Path("/usr/bin/chromium")
 BRENT, BROMLEY = "E09000005", "E09000006"
-DOCS_SHOTS = ("scenario", "run-variant", "compare", "borough-lead-run", "run-variant-390")
+DOCS_SHOTS = (
+    "scenario",
+    "run-variant",
+    "compare",
+    "sweep",
+    "borough-lead-run",
+    "run-variant-390",
+)
 
 sync_api = pytest.importorskip("playwright.sync_api", reason="pip install -e '.[dev]'")
 
@@ -158,6 +165,11 @@ def test_commissioner_and_borough_lead_journey(chromium: Any, tmp_path: Path) ->
         variant_bands = {area: me.band(area) for area in (BRENT, BROMLEY, CAMDEN)}
         sync_api.expect(me.page.locator("#below-list")).to_contain_text("Brent")
 
+        me.page.locator("#below-list").get_by_role("link", name="Brent").click()
+        sync_api.expect(me.page.locator("h1")).to_contain_text("Brent")
+        sync_api.expect(me.page.locator("#why-h")).to_be_visible()
+        me.shot("borough")
+
         # The tile map changed: Brent and Bromley fell below benchmark; Camden did not.
         me.page.goto(f"/runs/{world.base_run}")
         base_bands = {area: me.band(area) for area in (BRENT, BROMLEY, CAMDEN)}
@@ -185,6 +197,20 @@ def test_commissioner_and_borough_lead_journey(chromium: Any, tmp_path: Path) ->
         me.page.keyboard.press("Enter")
         me.page.wait_for_url(variant_url)
         sync_api.expect(me.page.locator(".badge.published")).to_be_visible()
+
+        # A sweep of MOPAC's direct budget: the curve and its knee.
+        me.page.goto(f"/scenarios/{world.base_scenario}")
+        me.page.get_by_label("From (% of today)").fill("90")
+        me.page.get_by_label("To (%)").fill("110")
+        me.page.get_by_label("Steps").fill("3")
+        me.page.get_by_role("button", name="Start the sweep").click()
+        me.page.wait_for_url(re.compile(r"/sweeps/[0-9a-f]{32}$"))
+        me.page.locator("#knee").wait_for(timeout=120_000)
+        sync_api.expect(me.page.locator("#knee")).to_contain_text(
+            "every borough at benchmark from £"
+        )
+        assert me.page.locator("svg line.knee").count() == 1
+        me.shot("sweep")
 
         narrow = Browser(chromium, server.url, shots, width=390)
         narrow.sign_in(world.keys.commissioner)

@@ -22,7 +22,7 @@ from commissioning.store import Store
 from commissioning.web.context import principal_or_fail, store_of
 from commissioning.web.figures import money, number, percent
 from commissioning.web.render import page, see_other
-from commissioning.web.run_view import run_page, table_options
+from commissioning.web.run_view import comparable_runs, run_page
 from commissioning.web.svg import BANDS, coverage_bars, tile_map
 
 AREA_CODE = re.compile(r"^[EWSN][0-9]{8}$")
@@ -52,7 +52,7 @@ def _run_context(
         context["service_name"] = name
         context["tile_map"] = tile_map(p.figures, title)
         context["bars"] = coverage_bars(p.figures, title)
-        context["others"] = table_options(p.run, store, principal)
+        context["others"] = comparable_runs(p.run, store, principal)
     return context
 
 

@@ -128,7 +128,7 @@ def run_page(
     return page
 
 
-def table_options(run: RunRecord, store: Store, principal: Principal) -> list[dict[str, Any]]:
+def comparable_runs(run: RunRecord, store: Store, principal: Principal) -> list[dict[str, Any]]:
     """Other runs this one can be compared with (newest first; the caller's visible runs)."""
     return [
         {"id": r.id, "label": f"{r.scenario_name} ({r.id[:8]}, {r.created_at[:16]})"}

@@ -182,9 +182,9 @@ def sweep_curve(
             f'<line x1="{left}" y1="{y}" x2="{width - right}" y2="{y}" stroke="#bbbbbb" '
             'stroke-width="0.5"/>'
         )
-    for pence in (low, (low + high) // 2, high):
+    for pence, anchor in ((low, "start"), ((low + high) // 2, "middle"), (high, "end")):
         parts.append(
-            f'<text x="{x_of(pence)}" y="{height - bottom + 18}" text-anchor="middle" '
+            f'<text x="{x_of(pence)}" y="{height - bottom + 18}" text-anchor="{anchor}" '
             f'font-size="12" fill="#1a1a1a">{escape(money(pence))}</text>'
         )
     parts.append(
@@ -209,7 +209,9 @@ def sweep_curve(
         parts.append(
             f'<line class="knee" x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{height - bottom}" '
             'stroke="#b2182b" stroke-width="2" stroke-dasharray="6 3"/>'
-            f'<text x="{x + 4:.1f}" y="{top + 12}" font-size="12" fill="#8c1422">knee '
+            f'<text x="{x + (-4 if x > width * 0.7 else 4):.1f}" y="{height - bottom - 8}" '
+            f'text-anchor="{"end" if x > width * 0.7 else "start"}" font-size="12" '
+            'fill="#8c1422">knee '
             f"{escape(money(knee_pence))}</text>"
         )
     parts.append("</svg>")
