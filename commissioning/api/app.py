@@ -48,6 +48,7 @@ from commissioning.api.table_cache import TableCache
 from commissioning.errors import ScenarioError
 from commissioning.safe_output import remove_output_leftovers
 from commissioning.store import Store, store_at
+from commissioning.web import web_router, web_templates
 
 API_PREFIX = "/api/v1"
 
@@ -182,7 +183,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
     )
     app = Litestar(
         # probes at the root, no key (controllers/ops.py); the docs' own assets (api/docs.py)
-        route_handlers=[api, health, ready, swagger_assets()],
+        route_handlers=[api, health, ready, swagger_assets(), web_router()],  # web: at /
         lifespan=[lifespan],
         state=State(
             {
@@ -194,6 +195,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             }
         ),
         exception_handlers=EXCEPTION_HANDLERS,
+        template_config=web_templates(),  # the web workspace's pages (commissioning/web)
         request_class=JsonRequest,  # strict JSON bodies, 415 for anything else
         request_max_body_size=settings.max_body_bytes,
         compression_config=compression_config(),  # gzip, with the ETags and 304s inside it

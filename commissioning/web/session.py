@@ -1,0 +1,134 @@
+"""Signing in to the web workspace: an API key becomes a signed session cookie, and every form
+carries a CSRF token bound to that session.
+
+The cookie holds the key's id (never its secret), when it was issued and a random nonce, signed
+with HMAC-SHA256 under a secret kept beside the store (`web-session.secret`, made once, mode
+0600), so every web process of one store accepts the same cookies. The key is looked up again
+by its id on every request: a revoked or expired key ends its sessions at once.
+
+Cookies are HttpOnly and SameSite=Strict, and Secure whenever the request came over TLS
+(uvicorn sets the scheme from X-Forwarded-Proto for a trusted proxy). A form's token is an HMAC
+of the session's nonce (or, before sign-in, of a nonce cookie of its own), compared in constant
+time; the nonce changes at sign-in, so a token seen before cannot be replayed after.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from litestar.connection import ASGIConnection
+from litestar.datastructures import Cookie
+
+from commissioning.api.services.access import Principal
+from commissioning.store import Store
+from commissioning.store.sqlite_rows import now
+
+SESSION_COOKIE = "cm_session"
+SIGN_IN_COOKIE = "cm_sign_in"  # the nonce of the sign-in form's token, before a session exists
+CSRF_FIELD = "_csrf"
+CSRF_HEADER = "X-CSRF-Token"
+SESSION_SECONDS = 8 * 3600  # a working day; then sign in again
+SECRET_FILE = "web-session.secret"
+
+
+def session_secret(data_dir: Path) -> bytes:
+    """The signing secret of this store's sessions, made on first use by whichever web process
+    gets there first (O_EXCL: the others read the one it wrote)."""
+    path = data_dir / SECRET_FILE
+    for _ in range(50):
+        try:
+            return bytes.fromhex(path.read_text(encoding="ascii").strip())
+        except FileNotFoundError:
+            pass
+        except ValueError:
+            time.sleep(0.01)  # another process is writing it
+            continue
+        data_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            continue
+        with os.fdopen(handle, "w", encoding="ascii") as out:
+            out.write(secrets.token_hex(32))
+    raise RuntimeError(f"cannot read the session secret {path}")
+
+
+def _sign(secret: bytes, text: str) -> str:
+    return hmac.new(secret, text.encode(), hashlib.sha256).hexdigest()
+
+
+@dataclass(frozen=True)
+class Session:
+    key_id: str
+    issued: int
+    nonce: str
+
+    def cookie_value(self, secret: bytes) -> str:
+        payload = f"v1.{self.key_id}.{self.issued}.{self.nonce}"
+        return f"{payload}.{_sign(secret, payload)}"
+
+    @classmethod
+    def new(cls, key_id: str) -> Session:
+        return cls(key_id, int(time.time()), secrets.token_hex(16))
+
+    @classmethod
+    def read(cls, value: str | None, secret: bytes, now: float | None = None) -> Session | None:
+        """The session a cookie names, or None if it is forged, malformed or too old."""
+        if not value or len(value) > 300:
+            return None
+        payload, _, signature = value.rpartition(".")
+        if not hmac.compare_digest(signature, _sign(secret, payload)):
+            return None
+        parts = payload.split(".")
+        if len(parts) != 4 or parts[0] != "v1" or not parts[2].isdigit():
+            return None
+        issued = int(parts[2])
+        if (now if now is not None else time.time()) - issued > SESSION_SECONDS:
+            return None
+        return cls(parts[1], issued, parts[3])
+
+
+def csrf_token(secret: bytes, nonce: str) -> str:
+    return _sign(secret, f"csrf.{nonce}")[:40]
+
+
+def token_matches(secret: bytes, nonce: str | None, given: str | None) -> bool:
+    if not nonce or not given:
+        return False
+    return hmac.compare_digest(csrf_token(secret, nonce), given)
+
+
+def is_tls(connection: ASGIConnection[Any, Any, Any, Any]) -> bool:
+    return connection.url.scheme == "https"
+
+
+def cookie(
+    connection: ASGIConnection[Any, Any, Any, Any], name: str, value: str, *, expire: bool = False
+) -> Cookie:
+    """A cookie the page's scripts cannot read and no other site's request carries."""
+    return Cookie(
+        key=name,
+        value=value,
+        path="/",
+        httponly=True,
+        samesite="strict",
+        secure=is_tls(connection),
+        max_age=0 if expire else None,
+    )
+
+
+def principal_of(store: Store, session: Session) -> Principal | None:
+    """The signed-in key as a principal, if it is still active (blocking: a store read)."""
+    key = store.get_key(session.key_id)
+    if key is None or key.revoked_at is not None:
+        return None
+    if key.expires_at is not None and key.expires_at <= now():
+        return None
+    return Principal(key_id=key.id, role=key.role, area_code=key.area_code)
