@@ -10,6 +10,7 @@ import math
 from pathlib import Path
 
 import polars as pl
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.analysis.scorecard import RULE_OBJECTIVE_LABEL
@@ -43,6 +44,7 @@ from commissioning.models import Area
 from commissioning.results import RunResult
 
 RUN_DETAILS_WIDTH = 90
+TOP = Alignment(vertical="top")
 
 
 class UnknownAreaError(ValueError):
@@ -99,14 +101,17 @@ def _write_run_details(ws: Worksheet, run: RunResult) -> None:
     writer.skip()
     # The rule's lowest level is London's minimum: on a borough's sheet it read as the
     # borough's own coverage, so it is left to the London workbook.
-    writer.key_values(
+    where = writer.key_values(
         (label, value, number_format)
         for label, value, number_format in run_details(run)
         if not label.startswith(RULE_OBJECTIVE_LABEL)
     )
-    # Values wrap in column B (key_values), so B is made wide enough for the longest of them.
-    writer.fixed_widths[2] = RUN_DETAILS_WIDTH
+    for value_cell in where.values():
+        # Beside a value that wraps, its label stays on the value's first line.
+        set_style(ws[value_cell].offset(column=-1), alignment=TOP)
     writer.finish(freeze="A3")
+    # Values wrap in column B (key_values): wider than the house maximum, so fewer of them do.
+    ws.column_dimensions["B"].width = RUN_DETAILS_WIDTH
 
 
 def _write_targets(ws: Worksheet, run: RunResult, area: Area) -> None:

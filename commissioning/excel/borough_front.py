@@ -50,6 +50,7 @@ SERVICE_COLUMNS = 10  # the width of the service table, which the paragraphs spa
 # Column widths: figures and their headings (wrapped to two or three lines); column A fits
 # its labels within these bounds.
 FIGURE_WIDTH, STATUS_WIDTH, FIRST_COLUMN = 13.0, 22.0, (24.0, 50.0)
+MARGIN_INCHES = 0.5
 TOP = Alignment(vertical="top")
 CENTRE = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right")
@@ -95,6 +96,10 @@ def write_front(ws: Worksheet, run: RunResult, area: Area) -> FrontSheet:
     charts = write_chart_figures(writer, figures, sources)
     _about(writer, run, area, years, last_column)
     writer.finish(freeze="A2")
+    # Narrow top and bottom margins: the first printed page holds every table of the first
+    # screen.
+    ws.page_margins.top = ws.page_margins.bottom = MARGIN_INCHES
+    ws.page_margins.header = ws.page_margins.footer = MARGIN_INCHES / 2
     _first_column_width(ws, [services, sources])
     fit_sheet(ws)  # before the charts, which are placed by the final column widths
     add_charts(ws, area.name, charts, last_column)
@@ -201,7 +206,7 @@ def _service_table(writer: SheetWriter, figures: FrontFigures) -> TablePlacement
         [
             Column("Service"),
             Column("Year", width=FIGURE_WIDTH),
-            Column("Benchmark target (units)", styles.UNITS, width=FIGURE_WIDTH),
+            Column("Benchmark target", styles.UNITS, width=FIGURE_WIDTH),
             Column("Existing units", styles.UNITS, width=FIGURE_WIDTH),
             Column("Bid-funded units", styles.UNITS, width=FIGURE_WIDTH),
             Column("Funded units", styles.UNITS, width=FIGURE_WIDTH),
@@ -228,10 +233,6 @@ def _service_table(writer: SheetWriter, figures: FrontFigures) -> TablePlacement
         if s.held_by
     ]
     notes += figures.unbenchmarked
-    notes.append(
-        "Units: benchmark target = basis population ÷ per × benchmark units (worked on the "
-        "Targets sheet); coverage = (existing + bid-funded + funded) ÷ target, rounded down."
-    )
     for note in notes:
         _merged_text(writer, 1, SERVICE_COLUMNS, note, styles.NOTE_FONT)
     return placement
@@ -239,20 +240,17 @@ def _service_table(writer: SheetWriter, figures: FrontFigures) -> TablePlacement
 
 def _source_table(writer: SheetWriter, name: str, figures: FrontFigures) -> TablePlacement | None:
     years, last = figures.years, figures.last_year
-    writer.subtitle(f"What {name} receives, and the change on last year")
+    writer.subtitle(f"What {name} receives, and the change on the year before")
     if not figures.sources:
         writer.note(f"No money is paid to {name} in this run.")
         _bid_notes(writer, figures)
         return None
-    before = [last, *years[:-1]]
     columns = [
         Column(f"Paid to {name} from"),
         Column(f"{last} (last year)", styles.POUNDS, width=FIGURE_WIDTH),
         *[Column(y, styles.POUNDS, width=FIGURE_WIDTH) for y in years],
-        *[
-            Column(f"Change in {y} on {b}", CHANGE, width=FIGURE_WIDTH)
-            for y, b in zip(years, before, strict=True)
-        ],
+        # Each on the year before it, the first on last year (the column beside the years).
+        *[Column(f"Change in {y}", CHANGE, width=FIGURE_WIDTH) for y in years],
     ]
     placement = writer.table(
         columns,
@@ -301,6 +299,12 @@ def _about(
         ("Run", run_id(run) or NOT_RECORDED),
         ("Run date", stamp.strftime("%d %B %Y %H:%M") if stamp else NOT_RECORDED),
         ("Financial years", ", ".join(years)),
+        (
+            "Coverage",
+            "Benchmark target = basis population ÷ per × benchmark units (worked on the Targets "
+            "sheet); coverage = (existing + bid-funded + funded units) ÷ target, rounded down "
+            "to 0.1 % so a service short of benchmark never shows 100 %.",
+        ),
         (
             "Solver and checks",
             "The solver's status, gap, stages and the scenario hash are on the Run details "

@@ -3,12 +3,13 @@ into the next row, headings are never cut off and text is never hidden by its ne
 
 Neither Excel nor LibreOffice grows a row to fit wrapped text when it opens a file, nor a
 merged cell ever, so the heights are set here by estimating lines. Widths are in Excel's unit,
-the width of a digit in the default font. Prose takes about one unit a character: measured
-here (LibreOffice 7.4 to PDF, DejaVu Sans standing in for Calibri, which is wider), a column 50
-wide wrapped prose at 53-57 characters a line, nine merged columns 165 wide at about 196.
-Calibri is narrower still, so the estimate errs towards a row too tall, never too short. Bold
-text takes about a tenth more. The estimate
-wraps word by word, so a long word is not split where the reader would not expect it.
+the width of a digit in the workbook's font, Calibri; each character is measured by Calibri's
+own advance widths (taken from Carlito, the font with Calibri's metrics that LibreOffice uses
+in its place). Measured here, LibreOffice 7.4 wrapped the borough paragraphs in nine merged
+columns 126 units wide at lines of 119-124 units by this measure. Without Carlito installed
+LibreOffice draws Calibri in DejaVu Sans, about a tenth wider, and wrapped text may then need
+a line more than its row holds: render with fonts-crosextra-carlito installed. The estimate
+wraps word by word, as both programs do.
 """
 
 from __future__ import annotations
@@ -23,31 +24,131 @@ from commissioning.excel import styles
 from commissioning.excel.files import TableSheet
 from commissioning.excel.layout import set_style
 
-CHARACTER = 0.95  # width units a character of prose takes (11 pt, regular)
-BOLD = 1.1
+# Calibri's advance widths of the printable ASCII characters, space to tilde, in digit widths
+# (the digits are 1). Other characters count as a digit.
+_ASCII = (
+    0.45,
+    0.64,
+    0.79,
+    0.98,
+    1.0,
+    1.41,
+    1.35,
+    0.44,
+    0.6,
+    0.6,
+    0.98,
+    0.98,
+    0.49,
+    0.6,
+    0.5,
+    0.76,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    1.0,
+    0.53,
+    0.53,
+    0.98,
+    0.98,
+    0.98,
+    0.91,
+    1.76,
+    1.14,
+    1.07,
+    1.05,
+    1.21,
+    0.96,
+    0.91,
+    1.24,
+    1.23,
+    0.5,
+    0.63,
+    1.03,
+    0.83,
+    1.69,
+    1.27,
+    1.31,
+    1.02,
+    1.33,
+    1.07,
+    0.91,
+    0.96,
+    1.27,
+    1.12,
+    1.76,
+    1.02,
+    0.96,
+    0.92,
+    0.61,
+    0.76,
+    0.61,
+    0.98,
+    0.98,
+    0.57,
+    0.95,
+    1.04,
+    0.83,
+    1.04,
+    0.98,
+    0.6,
+    0.93,
+    1.04,
+    0.45,
+    0.47,
+    0.9,
+    0.45,
+    1.58,
+    1.04,
+    1.04,
+    1.04,
+    1.04,
+    0.69,
+    0.77,
+    0.66,
+    1.04,
+    0.89,
+    1.41,
+    0.85,
+    0.89,
+    0.78,
+    0.62,
+    0.91,
+    0.62,
+    0.98,
+)
+_WIDTH = {chr(32 + i): w for i, w in enumerate(_ASCII)}
+BOLD = 1.03  # Calibri Bold is about 3 % wider
 DEFAULT_WIDTH = 8.43  # Excel's width of a column the file does not size
 DEFAULT_POINTS = 15.0  # Excel's row height for 11 pt text
-PADDING = 1.5  # width units a cell keeps clear at its edges
+PADDING = 2.0  # width units a cell keeps clear at its edges, and a little to spare
 WIDEST = 60.0  # above this a column wraps its text instead of growing
 
 
 def text_width(text: str, size: float = 11, bold: bool = False) -> float:
-    """The width units one line of `text` takes."""
-    return len(text) * (BOLD if bold else CHARACTER) * size / 11
+    """The width units one line of `text` takes in Calibri."""
+    width = sum(_WIDTH.get(c, 1.0) for c in text)
+    return width * (BOLD if bold else 1.0) * size / 11
 
 
 def line_count(text: str, width: float, size: float = 11, bold: bool = False) -> int:
     """Lines `text` wraps to in a cell `width` units wide (line breaks in the text count)."""
     room = max(1.0, width - PADDING)
-    per_character = text_width("x", size, bold)
+    space = text_width(" ", size, bold)
     lines = 0
     for paragraph in str(text).split("\n"):
         lines += 1
         used = 0.0
         for word in paragraph.split(" "):
-            need = len(word) * per_character
-            if used and used + per_character + need <= room:
-                used += per_character + need
+            need = text_width(word, size, bold)
+            if used and used + space + need <= room:
+                used += space + need
                 continue
             if used:
                 lines += 1
@@ -184,8 +285,7 @@ def fit_long_table(ws: Worksheet) -> None:
             continue
         values = frame.get_column(name).to_list()
         if j not in wrapped_columns:
-            longest = max((len(v) for v in values if v), default=0)
-            needed[j] = text_width("x" * longest) + PADDING
+            needed[j] = max((text_width(v) for v in values if v), default=0.0) + PADDING
             continue
         width = column_width(ws, j)
         for i, value in enumerate(values):
