@@ -28,6 +28,7 @@ from test_excel_london import calamine_rows, pence, solved_run_dir
 from commissioning.analysis.borough_paragraph import borough_paragraph
 from commissioning.excel import write_borough_workbook
 from commissioning.models import Scenario
+from commissioning.money import pounds as pounds_text
 from commissioning.optimise import solve
 from commissioning.results import RunResult
 from commissioning.scenario_io import scenario_from_data
@@ -44,11 +45,15 @@ def london_dir(tmp_path_factory: pytest.TempPathFactory, london_scenario: Scenar
 
 @pytest.fixture(scope="module")
 def cut_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The London scenario with the MOPAC direct pot cut by 30 %, so boroughs fall short."""
+    """The London scenario with the MOPAC direct pot cut by 30 %, so boroughs fall short, and
+    Croydon allowed no MARAC coordinator beyond what it has, so a rule holds it below."""
     data = json.loads((FIXTURE_DIR / "scenario.json").read_text(encoding="utf-8"))
     pot = next(p for p in data["pots"] if p["id"] == "mopac_direct")
     for amount in pot["amounts"]:
         amount["amount_pence"] = amount["amount_pence"] * 7 // 10
+    data["policy"]["area_limits"].append(
+        {"area": CROYDON, "service": "marac_coordinator", "max_units": "0"}
+    )
     run = solve(scenario_from_data(data, base_dir=FIXTURE_DIR))
     return run.write(tmp_path_factory.mktemp("front-cut") / "run")
 
@@ -168,7 +173,8 @@ def test_the_service_table_is_the_coverage_csv_with_the_cost_to_benchmark(case: 
     columns = case.headings(header)
     coverage = case.csv("coverage").filter(pl.col("target_units") > 0)
     cost = case.csv("cost_to_benchmark").filter(pl.col("level") == "cell")
-    costs = {(r["service"], r["year"]): r["cost_pence"] for r in cost.iter_rows(named=True)}
+    costs = {(r["service"], r["year"]): r for r in cost.iter_rows(named=True)}
+    notes = [r[0] for r in case.rows() if r[0] and r[1] is None]
     services = {s.id: s for s in case.run.scenario.services}
     order = [b.service for b in case.run.scenario.benchmarks]
     expected = sorted(
@@ -197,9 +203,21 @@ def test_the_service_table_is_the_coverage_csv_with_the_cost_to_benchmark(case: 
         ]
         assert got["Coverage of benchmark"] == shown(want["coverage_ratio"])
         assert got["Status"] == ("Below benchmark" if below else "At or above benchmark")
-        assert pence(got["Cost to reach benchmark"]) == (
-            costs[(want["service"], want["year"])] if below else 0
-        )
+        cell = costs[(want["service"], want["year"])]
+        if cell["status"] == "unreachable":
+            # No money lifts a cell a rule holds: the table says so, and the note names the rule.
+            assert got["Cost to reach benchmark"] == "held by a rule (see note)"
+            (note,) = [n for n in notes if n.startswith(f"{service.name}: below benchmark")]
+            assert f"held there by {cell['rule']}" in note
+            # and what lifting the rule would cost, the figure the paragraphs count
+            price = case.csv("explanations").filter(
+                pl.col("service") == want["service"], pl.col("year") == want["year"]
+            )["shortfall_pence"]
+            assert f"(were it lifted, {pounds_text(price.item())} a year" in note
+        else:
+            assert pence(got["Cost to reach benchmark"]) == (cell["cost_pence"] if below else 0)
+    held = cost.filter(pl.col("status") == "unreachable")
+    assert held.height == (3 if case.code == CROYDON and "cut" in str(case.run_dir) else 0)
 
 
 def test_red_is_only_ever_below_benchmark(case: Case) -> None:

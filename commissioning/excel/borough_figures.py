@@ -39,6 +39,9 @@ class ServiceYear:
     below: bool
     cost_pence: int | None  # to reach benchmark; None: the run did not record it
     held_by: str  # the rule that keeps an unreachable cell below benchmark, else ""
+    # Granules short × their cost, ignoring every rule (the explanations table; what the
+    # borough paragraph counts): for a held cell, the price were its rule lifted.
+    price_pence: int | None = None
 
     @property
     def label(self) -> str:
@@ -145,10 +148,19 @@ def _cell_costs(run: RunResult, area_code: str) -> dict[tuple[str, str], tuple[i
     }
 
 
+def _prices(run: RunResult, area_code: str) -> dict[tuple[str, str], int]:
+    table = run.tables.get("explanations")
+    if table is None:
+        return {}
+    rows = table.filter(pl.col("area_code") == area_code)
+    return {(r["service"], r["year"]): r["shortfall_pence"] for r in rows.iter_rows(named=True)}
+
+
 def _services(run: RunResult, coverage: pl.DataFrame, area_code: str) -> list[ServiceYear]:
     services = {s.id: s for s in run.scenario.services}
     order = {b.service: i for i, b in enumerate(run.scenario.benchmarks)}
     costs = _cell_costs(run, area_code)
+    prices = _prices(run, area_code)
     cells = [r for r in coverage.iter_rows(named=True) if (r["target_units"] or 0) > 0]
     cells.sort(key=lambda r: (order.get(r["service"], len(order)), r["service"], r["year"]))
     found = []
@@ -170,6 +182,7 @@ def _services(run: RunResult, coverage: pl.DataFrame, area_code: str) -> list[Se
                 below=below,
                 cost_pence=0 if not below else cost,
                 held_by=rule if below else "",
+                price_pence=prices.get((r["service"], r["year"])),
             )
         )
     return found

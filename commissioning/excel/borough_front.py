@@ -8,9 +8,6 @@ them. Only the borough's own figures appear. The solver's details are on the Run
 
 from __future__ import annotations
 
-from collections import defaultdict
-from dataclasses import dataclass
-
 from openpyxl.cell.cell import MergedCell
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
@@ -20,8 +17,9 @@ from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.analysis.borough_paragraph import borough_paragraph
 from commissioning.excel import run_facts, styles
-from commissioning.excel.borough_charts import ChartCells, add_charts, write_chart_figures
-from commissioning.excel.borough_figures import FrontFigures, Source, front_figures
+from commissioning.excel.borough_about import about, facts_line, headline
+from commissioning.excel.borough_charts import add_charts, write_chart_figures
+from commissioning.excel.borough_figures import FrontFigures, ServiceYear, Source, front_figures
 from commissioning.excel.fit import PADDING, fit_sheet, text_width
 from commissioning.excel.layout import (
     Column,
@@ -45,7 +43,6 @@ HEADLINE_FONT = Font(name=styles.FONT, bold=True, size=12, color=styles.NAVY)
 # A change carries its sign, not a colour: a smaller grant is not a fault of the borough's.
 CHANGE = '+"£"#,##0.00;-"£"#,##0.00;"£"0.00'
 NOT_RECORDED = run_facts.NOT_RECORDED
-RUN_ID_KEYS = ("run_id", "id")
 SERVICE_COLUMNS = 10  # the width of the service table, which the paragraphs span
 # Column widths: figures and their headings (wrapped to two or three lines); column A fits
 # its labels within these bounds.
@@ -56,31 +53,16 @@ CENTRE = Alignment(horizontal="center")
 RIGHT = Alignment(horizontal="right")
 
 
-@dataclass(frozen=True)
-class FrontSheet:
-    """Where the first sheet put what the tests and charts look for."""
-
-    services: TablePlacement | None
-    sources: TablePlacement | None
-    charts: ChartCells
-
-
-def run_id(run: RunResult) -> str | None:
-    for key in RUN_ID_KEYS:
-        value = run.summary.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value):
-            return str(value)
-    return None
-
-
-def write_front(ws: Worksheet, run: RunResult, area: Area) -> FrontSheet:
+def write_front(ws: Worksheet, run: RunResult, area: Area) -> None:
     years = run_facts.financial_years(run)
     figures = front_figures(run, area.code, years)
     last_column = max(SERVICE_COLUMNS, 2 + 2 * len(years))
     writer = SheetWriter(ws)
-    writer.title(f"{area.name}: VAWG services, funding and benchmark coverage", _facts(run, years))
+    writer.title(
+        f"{area.name}: VAWG services, funding and benchmark coverage", facts_line(run, years)
+    )
     writer.skip()
-    _merged_text(writer, 1, last_column, _headline(area.name, figures), HEADLINE_FONT)
+    _merged_text(writer, 1, last_column, headline(area.name, figures), HEADLINE_FONT)
     writer.subtitle(f"{area.name} in brief")
     for year in years:
         label = writer.cell(writer.row, 1, year, font=styles.LABEL_FONT)
@@ -94,71 +76,31 @@ def write_front(ws: Worksheet, run: RunResult, area: Area) -> FrontSheet:
     ws.row_breaks.append(Break(id=writer.row - 1))  # the charts start page 2 when printed
     writer.subtitle(f"{area.name} in charts")
     charts = write_chart_figures(writer, figures, sources)
-    _about(writer, run, area, years, last_column)
+    writer.subtitle("About these figures")
+    for label, text in about(run, area, years):
+        set_style(writer.cell(writer.row, 1, label, font=styles.LABEL_FONT), alignment=TOP)
+        _merged_text(writer, 2, last_column, text)
     writer.finish(freeze="A2")
     # Narrow top and bottom margins: the first printed page holds every table of the first
     # screen.
     ws.page_margins.top = ws.page_margins.bottom = MARGIN_INCHES
     ws.page_margins.header = ws.page_margins.footer = MARGIN_INCHES / 2
-    _first_column_width(ws, [services, sources])
+    _first_column_width(ws, services, sources)
     fit_sheet(ws)  # before the charts, which are placed by the final column widths
     add_charts(ws, area.name, charts, last_column)
-    return FrontSheet(services, sources, charts)
 
 
-def _first_column_width(ws: Worksheet, tables: list[TablePlacement | None]) -> None:
+def _first_column_width(
+    ws: Worksheet, services: TablePlacement | None, sources: TablePlacement | None
+) -> None:
     """Column A as wide as the tables' row labels, measured as fit measures text (SheetWriter
     allows a tenth more, which made the paragraphs beside it needlessly narrow)."""
-    labels = [
-        str(ws.cell(row=r, column=1).value or "")
-        for t in tables
-        if t is not None
-        for r in range(t.first_row, t.last_row + 2)  # and the total row under a table
-    ]
+    rows = [] if services is None else list(range(services.first_row, services.last_row + 1))
+    if sources is not None:
+        rows += range(sources.first_row, sources.last_row + 2)  # and its total row
+    labels = [str(ws.cell(row=r, column=1).value or "") for r in rows]
     width = max((text_width(label, bold=True) for label in labels), default=0) + PADDING
     ws.column_dimensions["A"].width = max(FIRST_COLUMN[0], min(FIRST_COLUMN[1], width))
-
-
-def _facts(run: RunResult, years: list[str]) -> str:
-    """What was run, stating only what the run recorded (its absence is in 'About')."""
-    scenario = run_facts.text(run, "scenario", run.scenario.name)
-    parts = [f"Scenario: {scenario}", f"years {years[0]} to {years[-1]}"]
-    identifier = run_id(run)
-    if identifier:
-        parts.append(f"run {identifier}")
-    stamp = run_facts.run_date(run)
-    if stamp is not None:
-        parts.append(f"solved {stamp:%d %B %Y}")
-    return ". ".join([", ".join(parts), "Money in £ (the run's CSV files hold it in pence)."])
-
-
-def _headline(name: str, figures: FrontFigures) -> str:
-    if not figures.services:
-        return f"No service {name} receives has a benchmark in this scenario."
-    below = figures.below()
-    if not below:
-        return f"{name} is at or above benchmark in every benchmarked service, every year."
-    years_by_service: dict[str, list[str]] = defaultdict(list)
-    for cell in below:
-        years_by_service[cell.name].append(cell.year)
-    which = "; ".join(f"{s} ({', '.join(y)})" for s, y in years_by_service.items())
-    text = f"{name} is below benchmark in {which}."
-    costs: dict[str, int] = defaultdict(int)
-    for cell in below:
-        if cell.cost_pence is not None and not cell.held_by:
-            costs[cell.year] += cell.cost_pence
-    if costs:
-        text += " Reaching it would cost " + _and(
-            [f"{pounds_text(p)} in {y}" for y, p in costs.items()]
-        )
-        text += "."
-    if any(cell.held_by for cell in below):
-        text += " A rule holds some of it below benchmark (see the note under the table)."
-    return text
-
-
-def _and(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
 def _merged_text(
@@ -227,15 +169,26 @@ def _service_table(writer: SheetWriter, figures: FrontFigures) -> TablePlacement
             font, fill = AT_FONT, AT_FILL
         set_style(cell, font=font, fill=fill, alignment=CENTRE)
     _words_right(placement, [placement.columns["Cost to reach benchmark"]])
-    notes = [
-        f"{s.name}, {s.year}: below benchmark and held there by a rule: {s.held_by}."
-        for s in figures.services
-        if s.held_by
-    ]
+    held: dict[tuple[str, str], list[ServiceYear]] = {}
+    for s in figures.services:
+        if s.held_by:
+            held.setdefault((s.name, s.held_by), []).append(s)
+    notes = [_held_note(name, rule, cells) for (name, rule), cells in held.items()]
     notes += figures.unbenchmarked
     for note in notes:
         _merged_text(writer, 1, SERVICE_COLUMNS, note, styles.NOTE_FONT)
     return placement
+
+
+def _held_note(name: str, rule: str, cells: list[ServiceYear]) -> str:
+    """Why a service has no cost to reach benchmark, and what the paragraph counts for it."""
+    years = ", ".join(c.year for c in cells)
+    text = f"{name}: below benchmark in {years}, held there by {rule}; no money lifts it while "
+    text += "that rule stands"
+    prices = {c.price_pence for c in cells}
+    if len(prices) == 1 and (price := prices.pop()):
+        text += f" (were it lifted, {pounds_text(price)} a year, the figure the paragraphs count)"
+    return text + "."
 
 
 def _source_table(writer: SheetWriter, name: str, figures: FrontFigures) -> TablePlacement | None:
@@ -285,32 +238,3 @@ def _source_row(source: Source, years: list[str]) -> list[Value]:
 def _bid_notes(writer: SheetWriter, figures: FrontFigures) -> None:
     for sentence in figures.bids:
         _merged_text(writer, 1, SERVICE_COLUMNS, sentence, styles.NOTE_FONT)
-
-
-def _about(
-    writer: SheetWriter, run: RunResult, area: Area, years: list[str], last_column: int
-) -> None:
-    writer.subtitle("About these figures")
-    stamp = run_facts.run_date(run)
-    pairs = [
-        ("Borough", f"{area.name} (ONS code {area.code})"),
-        ("Command unit", area.group or NOT_RECORDED),
-        ("Scenario", run_facts.text(run, "scenario", run.scenario.name)),
-        ("Run", run_id(run) or NOT_RECORDED),
-        ("Run date", stamp.strftime("%d %B %Y %H:%M") if stamp else NOT_RECORDED),
-        ("Financial years", ", ".join(years)),
-        (
-            "Coverage",
-            "Benchmark target = basis population ÷ per × benchmark units (worked on the Targets "
-            "sheet); coverage = (existing + bid-funded + funded units) ÷ target, rounded down "
-            "to 0.1 % so a service short of benchmark never shows 100 %.",
-        ),
-        (
-            "Solver and checks",
-            "The solver's status, gap, stages and the scenario hash are on the Run details "
-            "sheet; how the figures were made is on the Methodology sheet.",
-        ),
-    ]
-    for label, value in pairs:
-        set_style(writer.cell(writer.row, 1, label, font=styles.LABEL_FONT), alignment=TOP)
-        _merged_text(writer, 2, last_column, value)
