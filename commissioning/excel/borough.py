@@ -1,7 +1,9 @@
 """The borough workbook: one area's own figures, its worked targets, and London averages.
 
 A borough lead must be able to check every number without asking anyone, and must not receive
-any other borough's rows; London figures appear only as averages.
+any other borough's rows; London figures appear only as averages. The first sheet answers the
+lead's questions (borough_front); the working sheets follow, and the solver's record of the
+whole run comes last. Every sheet is then sized to its text (fit).
 """
 
 from __future__ import annotations

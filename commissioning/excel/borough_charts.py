@@ -47,7 +47,7 @@ class Block:
 
 @dataclass
 class ChartCells:
-    """Where the charts' figures are, and the charts made from them (in order)."""
+    """The row the charts start on, and the blocks of cells each chart is drawn from."""
 
     anchor_row: int = 0
     coverage: Block | None = None
