@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +11,7 @@ import polars as pl
 import pytest
 from openpyxl.workbook.workbook import Workbook
 from python_calamine import CalamineWorkbook
-from test_excel_london import block, calamine_rows, pence, solved_run_dir
+from test_excel_london import calamine_rows, pence, solved_run_dir
 
 from commissioning.excel import UnknownAreaError, export_workbook, write_borough_workbook
 from commissioning.excel.styles import POUNDS
@@ -72,6 +71,7 @@ def test_sheets_and_their_names(book: Workbook) -> None:
         "Grant",
         "Bids",
         "Methodology",
+        "Run details",
     ]
     assert all(len(n) <= 31 and not set("[]:*?/\\") & set(n) for n in book.sheetnames)
 
@@ -116,44 +116,17 @@ def test_funding_rows_and_totals_equal_the_csv_to_the_penny(
     assert ws.freeze_panes == f"D{FIRST_ROW}"
 
 
-def test_summary_by_year_adds_camdens_money_and_compares_with_london(
-    run_dir: Path, run: RunResult, book: Workbook, calamine: CalamineWorkbook
+def test_run_details_are_the_runs_record_not_a_borough_figure(
+    run: RunResult, book: Workbook
 ) -> None:
-    streams = [
-        (pl.read_csv(run_dir / "commitments.csv", infer_schema_length=None), "amount_pence"),
-        (pl.read_csv(run_dir / "allocations.csv"), "cost_pence"),
-        (pl.read_csv(run_dir / "grants.csv"), "allocated_pence"),
-    ]
-    rows = calamine_rows(calamine, "Summary")
-    assert next(r for r in rows if r[0] == "Year")[:7] == [
-        "Year",
-        "Fixed commitments",
-        "Services commissioned",
-        "Formula grant",
-        "Total",
-        "London average per borough",
-        "Difference from average",
-    ]
-    by_year = {row[0]: [pence(v) for v in row[1:7]] for row in block(rows, "Year")}
-    all_years = by_year.pop("All years")
-    assert list(by_year) == run.scenario.financial_years
-    n_areas = len(run.scenario.areas)
-    for year, (committed, services, grant, total, average, difference) in by_year.items():
-        in_year = pl.col("year") == year
-        mine = in_year & (pl.col("area_code") == CAMDEN)
-        assert [committed, services, grant] == [f.filter(mine)[m].sum() for f, m in streams]
-        assert total == committed + services + grant
-        # Pan-London contracts (no area code) are nobody's borough money.
-        london = sum(
-            f.filter(in_year & pl.col("area_code").is_not_null())[m].sum() for f, m in streams
-        )
-        assert average == (Decimal(london) / n_areas).quantize(Decimal(1), rounding=ROUND_HALF_EVEN)
-        assert difference == total - average
-    assert all_years == [sum(column) for column in zip(*by_year.values(), strict=True)]
-    assert all_years[3] > 0
-    ((sheet, ref),) = book.defined_names["Borough_Total"].destinations
-    assert pence(book[sheet][ref.replace("$", "")].value) == all_years[3]
-    assert book[sheet][ref.replace("$", "")].number_format == POUNDS
+    details = {r[0]: r[1] for r in book["Run details"].iter_rows(values_only=True) if r[0]}
+    assert details["Scenario hash"] == run.summary["scenario_hash"]
+    assert details["Solver status"] == "optimal"
+    assert "across all boroughs" in book["Run details"]["A2"].value
+    # The rule's lowest level is London's minimum, which read as Camden's on the old Summary;
+    # the stage objectives stay, under a note saying they are the whole run's.
+    assert not [label for label in details if str(label).startswith("rule objective")]
+    assert any(str(label).startswith("Stage 1: fairness") for label in details)
 
 
 def test_targets_are_live_formulas_from_camdens_own_population(
@@ -254,7 +227,7 @@ def test_a_borough_that_gets_nothing_still_gets_a_sound_workbook(
     funding = book["Funding"]
     assert funding.tables == {}  # Excel rejects a table with headings and no rows
     assert pence(funding["I3"].value) == 0 and funding["I4"].value is None
-    assert "Nothing allocated to this borough." in [
-        c for row in book["Summary"].iter_rows(values_only=True) for c in row
-    ]
+    texts = [c for row in book["Summary"].iter_rows(values_only=True) for c in row if c]
+    assert "London Crime Prevention Fund (VAWG): grant" in texts
+    assert not [t for t in texts if str(t).endswith(": services")]
     assert book["Targets"]["G5"].value == "=D5/F5*E5"  # the worked targets are still there

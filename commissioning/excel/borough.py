@@ -1,22 +1,24 @@
 """The borough workbook: one area's own figures, its worked targets, and London averages.
 
 A borough lead must be able to check every number without asking anyone, and must not receive
-any other borough's rows; London figures appear only as averages.
+any other borough's rows; London figures appear only as averages. The first sheet answers the
+lead's questions (borough_front); the working sheets follow, and the solver's record of the
+whole run comes last. Every sheet is then sized to its text (fit).
 """
 
 from __future__ import annotations
 
 import math
-from collections import defaultdict
-from decimal import ROUND_HALF_EVEN, Decimal
 from pathlib import Path
 
 import polars as pl
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
-from commissioning.analysis.borough_paragraph import borough_paragraph
+from commissioning.analysis.scorecard import RULE_OBJECTIVE_LABEL
 from commissioning.excel import styles
 from commissioning.excel.as_written import as_written
+from commissioning.excel.borough_front import write_front
 from commissioning.excel.coverage import COVERAGE_NOTE
 from commissioning.excel.data_sheet import write_data_sheet
 from commissioning.excel.files import (
@@ -25,6 +27,7 @@ from commissioning.excel.files import (
     no_garbage_collection,
     save_workbook,
 )
+from commissioning.excel.fit import fit_sheet
 from commissioning.excel.grants_bids import bids_for_area, write_bids, write_grants
 from commissioning.excel.layout import (
     Column,
@@ -32,17 +35,18 @@ from commissioning.excel.layout import (
     SheetWriter,
     Value,
     highlight_below_benchmark,
-    name_range,
-    pounds,
     set_style,
 )
 from commissioning.excel.methodology import write_methodology
-from commissioning.excel.names import pot_names, service_names
-from commissioning.excel.run_facts import financial_years, workbook_timestamp
+from commissioning.excel.names import service_names
+from commissioning.excel.run_facts import workbook_timestamp
 from commissioning.excel.summary import run_details
 from commissioning.excel.tables import named, only_area, write_allocations, write_commitments
 from commissioning.models import Area
 from commissioning.results import RunResult
+
+RUN_DETAILS_WIDTH = 90
+TOP = Alignment(vertical="top")
 
 
 class UnknownAreaError(ValueError):
@@ -71,7 +75,7 @@ def write_borough_workbook(run: RunResult, area_code: str, path: str | Path) -> 
             f"VAWG commissioning allocation, {area.name}",
             stamp,
         )
-        _write_summary(add_sheet(wb, "Summary"), run, area)
+        write_front(add_sheet(wb, "Summary"), run, area)
         write_allocations(add_sheet(wb, "Funding"), run, area.code)
         _write_targets(add_sheet(wb, "Targets"), run, area)
         _write_coverage(add_sheet(wb, "Coverage"), run, area)
@@ -82,152 +86,34 @@ def write_borough_workbook(run: RunResult, area_code: str, path: str | Path) -> 
         if only_area(run.table("commitments"), area.code).height:
             write_commitments(add_sheet(wb, "Commitments"), run, area.code)
         write_methodology(add_sheet(wb, "Methodology"), run, area.code)
+        _write_run_details(add_sheet(wb, "Run details"), run)
+        for ws in wb.worksheets:
+            fit_sheet(ws)
         return save_workbook(wb, path, stamp)
 
 
-def _penny(value: Decimal) -> Decimal:
-    return value.quantize(Decimal("0.01"), rounding=ROUND_HALF_EVEN)
-
-
-def _money_by(frame: pl.DataFrame, keys: list[str], money: str) -> dict[tuple[str, ...], int]:
-    totals: dict[tuple[str, ...], int] = defaultdict(int)
-    for row in frame.select([*keys, money]).iter_rows():
-        totals[tuple(row[:-1])] += row[-1]
-    return totals
-
-
-def _money_streams(run: RunResult) -> list[tuple[pl.DataFrame, str]]:
-    """Every table of money paid to an area, with its pence column, in the summary's order.
-
-    Fixed commitments count only where they name an area; London-wide contracts are no
-    borough's money (their area_code is empty, so filtering by area drops them).
-    """
-    streams = [(run.table("commitments"), "amount_pence"), (run.table("allocations"), "cost_pence")]
-    if "grants" in run.tables:
-        streams.append((run.table("grants"), "allocated_pence"))
-    return streams
-
-
-def _write_summary(ws: Worksheet, run: RunResult, area: Area) -> None:
-    years = financial_years(run)
-    n_areas = len(run.scenario.areas)
-    streams = _money_streams(run)
-    mine = [_money_by(only_area(frame, area.code), ["year"], money) for frame, money in streams]
-    london = [
-        _money_by(frame.filter(pl.col("area_code").is_not_null()), ["year"], money)
-        for frame, money in streams
-    ]
-
+def _write_run_details(ws: Worksheet, run: RunResult) -> None:
+    """The solver's record of the run, for anyone checking how it was made."""
     writer = SheetWriter(ws)
     writer.title(
-        f"{area.name}: VAWG commissioning allocation",
-        f"Only {area.name}'s own figures, with London averages per borough for comparison. "
-        "Money in £.",
+        "Run details",
+        "How the allocation was solved, as the run recorded it: figures for the whole run, "
+        "across all boroughs. Objectives are in each stage's own units (total cost in pence).",
     )
     writer.skip()
-    writer.key_values(
-        [
-            ("Borough", area.name, None),
-            ("ONS code", area.code, None),
-            ("Command unit", area.group or "", None),
-        ]
+    # The rule's lowest level is London's minimum: on a borough's sheet it read as the
+    # borough's own coverage, so it is left to the London workbook.
+    where = writer.key_values(
+        (label, value, number_format)
+        for label, value, number_format in run_details(run)
+        if not label.startswith(RULE_OBJECTIVE_LABEL)
     )
-    writer.skip()
-    writer.subtitle(f"{area.name} in brief")
-    writer.key_values(
-        [(year, borough_paragraph(run, area.code, year), None) for year in financial_years(run)]
-    )
-    writer.skip()
-    writer.key_values(run_details(run))
-
-    writer.skip()
-    writer.subtitle(f"What {area.name} gets, by year")
-    amounts: list[list[Decimal]] = []
-    for year in years:
-        own = [pounds(m.get((year,), 0)) for m in mine]
-        total = sum(own, Decimal(0))
-        # Rounded to the penny per year, so the all-years row is the exact sum of the column.
-        average = _penny(Decimal(sum(m.get((year,), 0) for m in london)) / n_areas / 100)
-        amounts.append([*own, total, average, total - average])
-    column_totals: list[Value] = [sum(column, Decimal(0)) for column in zip(*amounts, strict=True)]
-    rows: list[list[Value]] = [[year, *row] for year, row in zip(years, amounts, strict=True)]
-    money_columns = [
-        Column("Fixed commitments", styles.POUNDS),
-        Column("Services commissioned", styles.POUNDS),
-    ]
-    if "grants" in run.tables:
-        money_columns.append(Column("Formula grant", styles.POUNDS))
-    placement = writer.table(
-        [
-            Column("Year"),
-            *money_columns,
-            Column("Total", styles.POUNDS),
-            Column("London average per borough", styles.POUNDS),
-            Column("Difference from average", styles.POUNDS),
-        ],
-        rows,
-        total_row=["All years", *column_totals],
-    )
-    if "bids" in run.tables and bids_for_area(run, area.code).height:
-        writer.skip()
-        writer.note(
-            f"Co-commissioning bids with {area.name} as a partner are on the Bids sheet; their "
-            "cost is shared by all the partners, so it is not in these totals."
-        )
-    total_row = placement.last_row + 1
-    name_range(ws, "Borough_Total", f"{placement.letter('Total')}{total_row}")
-    name_range(ws, "Borough_Services", f"{placement.letter('Services commissioned')}{total_row}")
-
-    _matrix(writer, f"By service, {area.name}", years, _service_matrix(run, area.code), "Service")
-    _matrix(writer, f"By pot, {area.name}", years, _pot_matrix(run, area.code), "Pot")
+    for value_cell in where.values():
+        # Beside a value that wraps, its label stays on the value's first line.
+        set_style(ws[value_cell].offset(column=-1), alignment=TOP)
     writer.finish(freeze="A3")
-
-
-def _service_matrix(run: RunResult, area_code: str) -> dict[str, dict[str, int]]:
-    names = service_names(run)
-    matrix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    for (service, year), pence in _money_by(
-        only_area(run.table("allocations"), area_code), ["service", "year"], "cost_pence"
-    ).items():
-        matrix[names.get(service, service)][year] += pence
-    return matrix
-
-
-def _pot_matrix(run: RunResult, area_code: str) -> dict[str, dict[str, int]]:
-    names = pot_names(run)
-    matrix: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-    sources = [(run.table("allocations"), "cost_pence")]
-    if "grants" in run.tables:
-        sources.append((run.table("grants"), "allocated_pence"))
-    for frame, money in sources:
-        for (pot, year), pence in _money_by(
-            only_area(frame, area_code), ["pot", "year"], money
-        ).items():
-            matrix[names.get(pot, pot)][year] += pence
-    return matrix
-
-
-def _matrix(
-    writer: SheetWriter, title: str, years: list[str], matrix: dict[str, dict[str, int]], label: str
-) -> None:
-    writer.skip()
-    writer.subtitle(title)
-    rows: list[list[Value]] = [
-        [name, *[pounds(by_year.get(y, 0)) for y in years], pounds(sum(by_year.values()))]
-        for name, by_year in matrix.items()
-    ]
-    columns = [
-        Column(label),
-        *[Column(y, styles.POUNDS) for y in years],
-        Column("All years", styles.POUNDS),
-    ]
-    if not rows:
-        writer.note("Nothing allocated to this borough.")
-        return
-    totals = [sum(m.get(y, 0) for m in matrix.values()) for y in years]
-    writer.table(
-        columns, rows, total_row=["Total", *[pounds(t) for t in totals], pounds(sum(totals))]
-    )
+    # Values wrap in column B (key_values): wider than the house maximum, so fewer of them do.
+    ws.column_dimensions["B"].width = RUN_DETAILS_WIDTH
 
 
 def _write_targets(ws: Worksheet, run: RunResult, area: Area) -> None:
@@ -348,7 +234,8 @@ def _write_coverage(ws: Worksheet, run: RunResult, area: Area) -> None:
         Column("Total units", styles.UNITS),
         Column("Coverage", styles.PERCENT),
         Column("London average coverage", styles.PERCENT),
-        Column("Difference from London", "+0.0%;[Red]-0.0%;0.0%"),
+        # Signed, not red: being below the London average is not being below benchmark.
+        Column("Difference from London", "+0.0%;-0.0%;0.0%"),
         Column("Shortfall units", styles.UNITS),
         Column("Funded cost", styles.POUNDS, pence=True),
         Column("Explanation", width=50, wrap=True),
@@ -365,6 +252,3 @@ def _write_coverage(ws: Worksheet, run: RunResult, area: Area) -> None:
     )
     if sheet.placement.has_rows:
         highlight_below_benchmark(ws, sheet.placement.column_range("Coverage"))
-        highlight_below_benchmark(
-            ws, sheet.placement.column_range("London average coverage"), False
-        )

@@ -20,16 +20,19 @@ WHOLE = "#,##0"
 TEXT = "@"
 
 NAVY = "1F3864"
-TITLE_FONT = Font(bold=True, size=14, color=NAVY)
-SUBTITLE_FONT = Font(bold=True, size=11, color=NAVY)
-NOTE_FONT = Font(italic=True, size=9, color="595959")
-LABEL_FONT = Font(bold=True)
-HEADER_FONT = Font(bold=True, color="FFFFFF")
+# Every font names the workbook's own: a font without a name is drawn in the reader's default,
+# which LibreOffice takes to be a serif (wider, so text it was sized for no longer fits).
+FONT = "Calibri"
+TITLE_FONT = Font(name=FONT, bold=True, size=14, color=NAVY)
+SUBTITLE_FONT = Font(name=FONT, bold=True, size=11, color=NAVY)
+NOTE_FONT = Font(name=FONT, italic=True, size=9, color="595959")
+LABEL_FONT = Font(name=FONT, bold=True)
+HEADER_FONT = Font(name=FONT, bold=True, color="FFFFFF")
 HEADER_FILL = PatternFill("solid", fgColor=NAVY)
-TOTAL_FONT = Font(bold=True)
+TOTAL_FONT = Font(name=FONT, bold=True)
 TOTAL_FILL = PatternFill("solid", fgColor="D9E1F2")
 # Inputs a borough lead may change to test the worked targets (finance convention: blue inputs).
-INPUT_FONT = Font(color="0000FF")
+INPUT_FONT = Font(name=FONT, color="0000FF")
 WRAP = Alignment(wrap_text=True, vertical="top")
 HEADER_ALIGN = Alignment(wrap_text=True, vertical="center")
 KEY_VALUE_ALIGN = Alignment(horizontal="left", wrap_text=True, vertical="top")
@@ -37,7 +40,7 @@ KEY_VALUE_ALIGN = Alignment(horizontal="left", wrap_text=True, vertical="top")
 TOTAL_LABEL_ALIGN = Alignment(horizontal="right")
 
 BELOW_BENCHMARK_FILL = PatternFill("solid", fgColor="F8CBAD", bgColor="F8CBAD")
-BELOW_BENCHMARK_FONT = Font(color="9C0006")
+BELOW_BENCHMARK_FONT = Font(name=FONT, color="9C0006")
 DATA_BAR_COLOUR = "FF5B9BD5"
 TABLE_STYLE = "TableStyleMedium2"
 

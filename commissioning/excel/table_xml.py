@@ -171,6 +171,9 @@ class TableRows:
     frame: pl.DataFrame
     plans: list[_ColumnPlan]
     style_order: list[StyleArray]  # each style as the rows first use it, row by row
+    # Row number -> height in points, for rows whose wrapped text needs more than one line
+    # (commissioning.excel.fit); rows not listed keep the sheet's default height.
+    heights: dict[int, float] = field(default_factory=dict)
 
     @property
     def last_row(self) -> int:
@@ -187,6 +190,13 @@ class TableRows:
             wb._cell_styles.add(style)
         row = pl.int_range(self.first_row, self.last_row + 1).cast(pl.String)
         pieces: list[Piece] = ['<row r="', row, '">']
+        if self.heights:
+            # As openpyxl writes a row given a height: ht, then customHeight.
+            sized = [
+                f' ht="{self.heights[r]:.16g}" customHeight="1"' if r in self.heights else ""
+                for r in range(self.first_row, self.last_row + 1)
+            ]
+            pieces = ['<row r="', row, '"', pl.lit(pl.Series(sized, dtype=pl.String)), ">"]
         for plan in self.plans:
             pieces += self._cell(wb, plan, row)
         text = self.frame.select(_concat([*pieces, "</row>"]).str.join("").cast(pl.Binary)).item()
