@@ -94,19 +94,21 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from commissioning.excel import UnknownAreaError, export_workbook
+    from commissioning.area_lookup import UnknownBorough
+    from commissioning.excel import export_workbook
 
     try:
         path = export_workbook(args.run_dir, args.out, args.borough)
-    except UnknownAreaError as exc:
-        raise CliError(str(exc)) from None
+    except UnknownBorough as exc:
+        raise CliError(f"--borough: {exc}") from None
     print(f"workbook written to {path}")
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from commissioning.analysis.borough_paragraph import UnknownBorough, find_area_code
+    from commissioning.analysis.borough_paragraph import find_area_code
     from commissioning.analysis.explain import explain_borough, explanation_text
+    from commissioning.area_lookup import UnknownBorough
     from commissioning.results import RunResult
 
     run_dir = Path(args.run_dir)
@@ -197,8 +199,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", help="run directory written by `solve`")
     export.add_argument(
         "--borough",
-        metavar="AREA_CODE",
-        help="ONS code of one area, e.g. E09000007 (default: the London workbook)",
+        metavar="NAME|CODE",
+        help="one borough, by name or ONS code, e.g. Camden or E09000007 (case and spacing "
+        "ignored; default: the London workbook)",
     )
     export.add_argument("--out", required=True, help="workbook file to write (.xlsx)")
     export.set_defaults(run=_export)
