@@ -51,7 +51,7 @@ def _solve(args: argparse.Namespace) -> int:
     check_run_folder(Path(args.out).resolve())  # refuse before solving, not after
     scenario = with_settings(load_scenario(args.scenario, data_root=args.data_root), args.set)
     warn(scenario.warnings())
-    run, out_dir = solve_to_directory(scenario, Path(args.out))
+    run, out_dir = solve_to_directory(scenario, Path(args.out), excel_csv=args.excel_csv)
     print(report(run))
     print(f"outputs written to {out_dir}")
     return 0
@@ -173,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a folder holding anything else is refused",
     )
     solve.add_argument("--set", action="append", metavar="PATH=VALUE", help=SET_HELP)
+    solve.add_argument(
+        "--excel-csv",
+        action="store_true",
+        help="also write the tables for Excel users into OUT/excel/: UTF-8 with a byte-order "
+        "mark, and a pounds column (e.g. cost_pounds, 1234.56) beside each pence column; the "
+        "plain CSVs are unchanged",
+    )
     solve.set_defaults(run=_solve)
 
     variant = commands.add_parser(
