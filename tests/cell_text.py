@@ -59,7 +59,9 @@ def place_cells(cells: dict[str, str], page: Page) -> Placement:
     index = _WordIndex(page.words)
     placement = Placement()
     failed: dict[str, str] = {}  # words are only ever used up, so a text that failed fails again
-    for coordinate, text in cells.items():
+    # Longer texts first: a short text ("Independent Domestic Violence Advisor") could
+    # otherwise take the words of a longer one that begins the same way, on the same row.
+    for coordinate, text in sorted(cells.items(), key=lambda item: -len(item[1].split())):
         if text in failed:
             placement.short[coordinate] = failed[text]
             continue
@@ -70,6 +72,8 @@ def place_cells(cells: dict[str, str], page: Page) -> Placement:
             index.taken.update(id(w) for w in found)
         else:
             placement.short[coordinate] = failed[text] = " ".join(w.text for w in found)
+    order = list(cells)  # report in the sheet's order
+    placement.short = dict(sorted(placement.short.items(), key=lambda item: order.index(item[0])))
     return placement
 
 
@@ -118,8 +122,14 @@ def _stands_for(token: str, word: str, how: str, first: bool, last: bool) -> boo
 
 
 def _find(tokens: list[str], index: _WordIndex) -> tuple[bool, list[Word]]:
-    """Whether the whole of a cell's text is on the page, and the page words found for it."""
+    """Whether the whole of a cell's text is on the page, and the page words found for it.
+
+    Of several places the text is found whole, the one on the fewest lines is the cell's own: a
+    short cell's words can also be picked out of the line below ("Total," on one row and "rows
+    shown by the filters" on the next), but a cell's own text is as compact as it gets.
+    """
     best: list[Word] = []
+    whole: tuple[int, list[Word]] | None = None
     single = len(tokens) == 1
     for how in (WHOLE, FIRST_PART, JOINED):  # rarer ones only if needed: they read every word
         if how == WHOLE:
@@ -132,24 +142,30 @@ def _find(tokens: list[str], index: _WordIndex) -> tuple[bool, list[Word]]:
             ]
         for anchor in anchors:
             rest = tokens[0][len(anchor.text) :] if how == FIRST_PART else ""
-            complete, found = _follow(anchor, rest, tokens[1:], index)
-            if complete:
-                return True, found
+            found, breaks = _follow(anchor, rest, tokens[1:], index)
+            if breaks is not None and (whole is None or breaks < whole[0]):
+                whole = (breaks, found)
+                if breaks == 0:
+                    break
             if len(found) > len(best):
                 best = found
+        if whole is not None:
+            return True, whole[1]
     return False, best
 
 
 def _follow(
     anchor: Word, rest: str, tokens: list[str], index: _WordIndex
-) -> tuple[bool, list[Word]]:
+) -> tuple[list[Word], int | None]:
     """From the cell's first word on the page, find the others; `rest` is what of the first
-    word is still to come on the next line."""
+    word is still to come. Returns the words found and, when all were, on how many more lines
+    than one (None when some were not found)."""
     found = [anchor]
     used = {id(anchor)}
     left, right = anchor.x0, anchor.x1
     pending = ([rest] if rest else []) + tokens
-    continued = bool(rest)  # the next piece is the rest of a broken word: on the next line
+    continued = bool(rest)  # the next piece is the rest of a broken word
+    breaks = 0
     while pending:
         token, last_token = pending[0], len(pending) == 1
         last = found[-1]
@@ -158,7 +174,7 @@ def _follow(
         for how in (WHOLE, FIRST_PART, JOINED):
             if how == JOINED and not last_token:
                 break
-            top = last.y0 + 0.3 * height if continued else last.y0 - 0.3 * height
+            top = last.y0 - 0.3 * height
             # a word joined to the next cell's letters is on the same line
             bottom = last.y0 + (0.3 if how == JOINED else 2.5) * height
             words = (
@@ -173,28 +189,32 @@ def _follow(
             for word in words:
                 if id(word) in used:
                     continue
-                same_line = (
-                    abs(word.y0 - last.y0) < 0.3 * height and 0 <= word.x0 - last.x1 < height
-                )
-                next_line = (
-                    0.3 * height <= word.y0 - last.y0
-                    and word.x0 < right + height
-                    and word.x1 > left - height
-                )
-                # the rest of a broken word starts the next line, under the word's start
-                if continued and abs(word.x0 - left) > height:
-                    continue
-                if (same_line and not continued) or next_line:
+                gap = word.x0 - last.x1
+                on_line = abs(word.y0 - last.y0) < 0.3 * height
+                # the rest of a broken word follows at once on its line (pdftotext splits a
+                # word at a wide letter gap) or starts the next line under the word's start
+                if continued:
+                    same_line = on_line and -1 <= gap < 0.25 * height
+                    next_line = 0.3 * height <= word.y0 - last.y0 and abs(word.x0 - left) <= height
+                else:
+                    same_line = on_line and 0 <= gap < height
+                    next_line = (
+                        0.3 * height <= word.y0 - last.y0
+                        and word.x0 < right + height
+                        and word.x1 > left - height
+                    )
+                if same_line or next_line:
                     key = (word.y0 - last.y0, abs(word.x0 - left))
                     if choice is None or key < choice[0]:
-                        choice = (key, word, how)
+                        choice = (key, word, how, next_line and not same_line)
             if choice is not None:
                 break
         if choice is None:
-            return False, found
-        _, word, how = choice
+            return found, None
+        _, word, how, new_line = choice
         used.add(id(word))
         found.append(word)
+        breaks += new_line
         left, right = min(left, word.x0), max(right, word.x1)
         if how == FIRST_PART:
             pending[0] = token[len(word.text) :]
@@ -202,7 +222,7 @@ def _follow(
         else:
             pending.pop(0)
             continued = False
-    return True, found
+    return found, breaks
 
 
 class Grid:
