@@ -51,7 +51,7 @@ def _solve(args: argparse.Namespace) -> int:
     check_run_folder(Path(args.out).resolve())  # refuse before solving, not after
     scenario = with_settings(load_scenario(args.scenario, data_root=args.data_root), args.set)
     warn(scenario.warnings())
-    run, out_dir = solve_to_directory(scenario, Path(args.out))
+    run, out_dir = solve_to_directory(scenario, Path(args.out), excel_csv=args.excel_csv)
     print(report(run))
     print(f"outputs written to {out_dir}")
     return 0
@@ -94,19 +94,21 @@ def _compare(args: argparse.Namespace) -> int:
 
 
 def _export(args: argparse.Namespace) -> int:
-    from commissioning.excel import UnknownAreaError, export_workbook
+    from commissioning.area_lookup import UnknownBorough
+    from commissioning.excel import export_workbook
 
     try:
         path = export_workbook(args.run_dir, args.out, args.borough)
-    except UnknownAreaError as exc:
-        raise CliError(str(exc)) from None
+    except UnknownBorough as exc:
+        raise CliError(f"--borough: {exc}") from None
     print(f"workbook written to {path}")
     return 0
 
 
 def _explain(args: argparse.Namespace) -> int:
-    from commissioning.analysis.borough_paragraph import UnknownBorough, find_area_code
+    from commissioning.analysis.borough_paragraph import find_area_code
     from commissioning.analysis.explain import explain_borough, explanation_text
+    from commissioning.area_lookup import UnknownBorough
     from commissioning.results import RunResult
 
     run_dir = Path(args.run_dir)
@@ -171,6 +173,13 @@ def build_parser() -> argparse.ArgumentParser:
         "a folder holding anything else is refused",
     )
     solve.add_argument("--set", action="append", metavar="PATH=VALUE", help=SET_HELP)
+    solve.add_argument(
+        "--excel-csv",
+        action="store_true",
+        help="also write the tables for Excel users into OUT/excel/: UTF-8 with a byte-order "
+        "mark, and a pounds column (e.g. cost_pounds, 1234.56) beside each pence column; the "
+        "plain CSVs are unchanged",
+    )
     solve.set_defaults(run=_solve)
 
     variant = commands.add_parser(
@@ -197,8 +206,9 @@ def build_parser() -> argparse.ArgumentParser:
     export.add_argument("run_dir", help="run directory written by `solve`")
     export.add_argument(
         "--borough",
-        metavar="AREA_CODE",
-        help="ONS code of one area, e.g. E09000007 (default: the London workbook)",
+        metavar="NAME|CODE",
+        help="one borough, by name or ONS code, e.g. Camden or E09000007 (case and spacing "
+        "ignored; default: the London workbook)",
     )
     export.add_argument("--out", required=True, help="workbook file to write (.xlsx)")
     export.set_defaults(run=_export)

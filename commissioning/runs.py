@@ -28,13 +28,20 @@ def solve_scenario(
     return solve_within_time_limit(scenario, on_data=on_data)
 
 
-def write_run(run: RunResult, out_dir: Path) -> Path:
-    """Write every table, the summary and the London workbook, all or nothing."""
+def write_run(run: RunResult, out_dir: Path, excel_csv: bool = False) -> Path:
+    """Write every table, the summary and the London workbook, all or nothing; with
+    `excel_csv`, also the tables for Excel users in `excel/` (commissioning.outputs)."""
     from commissioning.excel import write_london_workbook
 
     writers: dict[str, Callable[[Path], object]] = {
         "workbook.xlsx": lambda path: write_london_workbook(run, path)
     }
+    if excel_csv:
+        from commissioning.outputs import EXCEL_CSV_FOLDER, write_excel_csv_folder
+        from commissioning.results import conform
+
+        tables = {name: conform(name, frame) for name, frame in run.tables.items()}
+        writers[EXCEL_CSV_FOLDER] = lambda path: write_excel_csv_folder(path, tables)
     return run.write(out_dir, extra_writers=writers)
 
 
@@ -57,11 +64,13 @@ def with_marginal_value(run: RunResult, data: AllocationData | None = None) -> R
     return replace(run, tables={**run.tables, "marginal": conform("marginal", table)})
 
 
-def solve_to_directory(scenario: Scenario, out_dir: Path) -> tuple[RunResult, Path]:
+def solve_to_directory(
+    scenario: Scenario, out_dir: Path, excel_csv: bool = False
+) -> tuple[RunResult, Path]:
     prepared: list[AllocationData] = []  # the solve's own data: the marginal analysis reuses it
     run = with_scorecard(solve_scenario(scenario, on_data=prepared.append))
     run = with_marginal_value(run, prepared[0] if prepared else None)
-    return run, write_run(run, out_dir)
+    return run, write_run(run, out_dir, excel_csv=excel_csv)
 
 
 def report(run: RunResult) -> str:

@@ -9,23 +9,19 @@ from typing import Any
 
 import polars as pl
 
+from commissioning import area_lookup
+from commissioning.area_lookup import UnknownBorough
 from commissioning.money import pounds
 from commissioning.results import RunResult
 from commissioning.wording import amount, percent
 
-
-class UnknownBorough(LookupError):
-    """A borough code or name that is not one of the run's areas."""
+__all__ = ["UnknownBorough", "borough_paragraph", "find_area_code"]
 
 
 def find_area_code(run: RunResult, name_or_code: str) -> str:
-    """The area code for a borough given by code or by name (case and spacing ignored)."""
-    wanted = " ".join(name_or_code.split()).casefold()
-    for area in run.scenario.areas:
-        if wanted in (area.code.casefold(), area.name.casefold()):
-            return area.code
-    names = ", ".join(a.name for a in run.scenario.areas)
-    raise UnknownBorough(f"unknown borough {name_or_code!r}; the run's boroughs are: {names}")
+    """The area code for a borough of the run given by code or by name (case and spacing
+    ignored); UnknownBorough with "did you mean" otherwise (see commissioning.area_lookup)."""
+    return area_lookup.find_area_code(run.scenario.areas, name_or_code)
 
 
 def borough_paragraph(run: RunResult, area_code: str, year: str) -> str:

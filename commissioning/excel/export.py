@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from commissioning.area_lookup import find_area_code
 from commissioning.excel.borough import write_borough_workbook
 from commissioning.excel.london import write_london_workbook
 from commissioning.results import RunResult
 
 
-def export_workbook(run_dir: str | Path, out: str | Path, area_code: str | None = None) -> Path:
-    """Write the London workbook, or one area's when `area_code` is given, from a run directory."""
+def export_workbook(run_dir: str | Path, out: str | Path, borough: str | None = None) -> Path:
+    """Write the London workbook, or one borough's when `borough` (a name or an ONS code) is
+    given, from a run directory. An unknown borough raises UnknownBorough before anything is
+    written."""
     run = RunResult.read(run_dir)
-    if area_code is None:
+    if borough is None:
         return write_london_workbook(run, out)
-    return write_borough_workbook(run, area_code, out)
+    return write_borough_workbook(run, find_area_code(run.scenario.areas, borough), out)
