@@ -540,3 +540,20 @@ def test_solve_to_unwritable_place_is_a_clean_error(
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("error: ")
+
+
+def test_python_dash_m_runs_the_same_command_line() -> None:
+    import subprocess
+    import sys
+
+    from commissioning import __version__
+
+    done = subprocess.run(
+        [sys.executable, "-m", "commissioning", "--version"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=Path(__file__).resolve().parents[1],
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == f"commissioning {__version__}"
