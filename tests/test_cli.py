@@ -543,9 +543,6 @@ def test_solve_to_unwritable_place_is_a_clean_error(
 
 
 def test_python_dash_m_runs_the_same_command_line() -> None:
-    import subprocess
-    import sys
-
     from commissioning import __version__
 
     done = subprocess.run(
