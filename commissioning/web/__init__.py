@@ -20,6 +20,7 @@ from litestar.template.config import TemplateConfig
 from commissioning.web import pages_analyses, pages_auth, pages_runs, pages_scenarios
 from commissioning.web.context import web_guard
 from commissioning.web.errors import WEB_EXCEPTION_HANDLERS
+from commissioning.web.names import TEMPLATE_GLOBALS
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/static"
@@ -46,6 +47,7 @@ def web_templates() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals.update(TEMPLATE_GLOBALS)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 

@@ -26,6 +26,7 @@ from commissioning.web.figures import (
     pounds_text,
     whole_from_text,
 )
+from commissioning.web.names import fairness_rule, indicator
 
 Kind = Literal["text", "money", "decimal", "whole", "choice"]
 FAIRNESS_RULES: tuple[str, ...] = get_args(FairnessRule)
@@ -42,6 +43,10 @@ class Field:
     required: bool = True
     choices: tuple[str, ...] = ()
     hint: str = ""
+    choice_words: tuple[tuple[str, str], ...] = ()  # a choice's code and what people call it
+
+    def choice_label(self, choice: str) -> str:
+        return dict(self.choice_words).get(choice, choice)
 
     @property
     def ident(self) -> str:
@@ -118,7 +123,7 @@ def groups(data: Mapping[str, Any]) -> list[Group]:
         rates.append(
             Field(
                 f"benchmarks[{i}].per",
-                f"{service}: per how many of {benchmark['basis']}",
+                f"{service}: per how many {indicator(benchmark['basis'])}",
                 "whole",
                 _plain(benchmark["per"]),
             )
@@ -135,6 +140,7 @@ def groups(data: Mapping[str, Any]) -> list[Group]:
                     "choice",
                     str(policy.get("fairness_rule", "leximin")),
                     choices=FAIRNESS_RULES,
+                    choice_words=tuple((rule, fairness_rule(rule)) for rule in FAIRNESS_RULES),
                 )
             ],
         )
