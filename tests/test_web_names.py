@@ -1,10 +1,11 @@
 """What people read on the pages is named as they know it: pots and services by the scenario's
 names, statuses and fairness rules in words, never the codes the files carry (a code may stand
-only in brackets beside its name). Through the real app, with runs solved by the real
-optimiser."""
+only in brackets beside its name); and the engine's messages beside a field typed in pounds
+quote pounds, not pence. Through the real app, with runs solved by the real optimiser."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from commissioning.api.services.access import Principal
 from commissioning.api.settings import ApiSettings
 from commissioning.fairness_rules import RULES
 from commissioning.web.names import FAIRNESS_RULE_NAMES, RUN_KIND_WORDS, RUN_STATUS_WORDS
+from commissioning.web.variant_form import groups
 
 
 class VisibleText(HTMLParser):
@@ -194,3 +196,48 @@ def test_compare_names_the_services_of_each_change(client: TestClient[Any], name
     changes = html.split('id="changes"')[1].split("</table>")[0]
     shown = set(re.findall(r"<tr><td>[^<]*</td><td>[^<]*</td><td>([^<]*)</td>", changes))
     assert shown and shown <= set(named.services.values())
+
+
+# -- pounds in the engine's messages --------------------------------------------------------
+
+
+def _form(named: Named) -> dict[str, str]:
+    stored = named.world.store.get_scenario(named.world.base_scenario)
+    assert stored is not None
+    return {f.path: f.value for g in groups(json.loads(stored.body)) for f in g.fields}
+
+
+def _errors(html: str) -> dict[str, str]:
+    return dict(re.findall(r'<p class="error" id="(f-[a-z0-9-]+)-error"[^>]*>([^<]*)</p>', html))
+
+
+def test_messages_beside_a_pounds_field_quote_pounds_not_pence(
+    client: TestClient[Any], named: Named
+) -> None:
+    sign_in(client, named.world.keys.commissioner)
+    form = _form(named)
+    form.update(
+        {
+            # IDVAs are bought in half posts: £40,000.01 a post is £20,000.005 a half.
+            "services[0].unit_cost_pence": "40,000.01",
+            "services[2].unit_cost_pence": "0",
+            "pots[1].amounts[0].amount_pence": "999,999,999,999,999",
+        }
+    )
+    form["_csrf"] = token(client, f"/scenarios/{named.world.base_scenario}")
+    answer = client.post(f"/scenarios/{named.world.base_scenario}/check", data=form)
+    assert answer.status_code == 200
+    errors = _errors(answer.text)
+    idva = errors["f-services-0-unit-cost-pence"]
+    assert idva == "unit cost £40,000.01 × granularity 0.5 is not a whole number of pence"
+    assert "(got £0.00)" in errors["f-services-2-unit-cost-pence"]
+    pot = errors["f-pots-1-amounts-0-amount-pence"]
+    assert "less than or equal to £100,000,000,000.00" in pot
+    assert "(got £999,999,999,999,999.00)" in pot
+    for message in errors.values():
+        # Pounds are grouped in threes with commas; pence would be a longer run of digits.
+        assert not re.search(r"[0-9]{4,}", message), message
+    # Saving shows the same messages beside the same fields.
+    saved = client.post(f"/scenarios/{named.world.base_scenario}/variants", data=form)
+    assert saved.status_code == 400
+    assert _errors(saved.text)["f-services-0-unit-cost-pence"] == idva
