@@ -238,9 +238,15 @@ def test_commissioner_and_borough_lead_journey(chromium: Any, tmp_path: Path) ->
         narrow.shot("scenario-390")
         narrow.context.close()
 
+        copied = me.context.cookies()  # as someone who took the session cookie might
         me.page.get_by_role("button", name="Sign out").click()
         me.page.wait_for_url(re.compile("/sign-in"))
         me.context.close()
+        thief = Browser(chromium, server.url, shots)
+        thief.context.add_cookies(copied)
+        thief.page.goto(variant_url)
+        assert "/sign-in" in thief.page.url  # signed out on the server: the copy is dead
+        thief.context.close()
 
         # Camden's lead: only Camden, Camden's workbook, nobody else's page.
         lead = Browser(chromium, server.url, shots)
