@@ -90,6 +90,20 @@ class Browser:
                 return seen
         raise AssertionError(f"Tab never reached #{ident}: {seen}")
 
+    def labels_inside_their_pictures(self) -> list[str]:
+        """Texts of every SVG picture on the page that Chromium draws even partly outside the
+        picture's own box (the viewBox): those are cut off on screen. Empty when none are."""
+        found: list[str] = self.page.evaluate(
+            """() => [...document.querySelectorAll('svg.chart')].flatMap(svg => {
+                 const box = svg.viewBox.baseVal;
+                 return [...svg.querySelectorAll('text')].filter(t => {
+                   const b = t.getBBox();
+                   return b.x < box.x - 0.5 || b.x + b.width > box.x + box.width + 0.5;
+                 }).map(t => t.textContent);
+               })"""
+        )
+        return found
+
     def band(self, area: str) -> str:
         value = self.page.locator(f'svg g.tile[data-area="{area}"]').get_attribute("data-band")
         assert value is not None
@@ -162,6 +176,8 @@ def test_commissioner_and_borough_lead_journey(chromium: Any, tmp_path: Path) ->
         me.page.locator("svg g.tile").first.wait_for(timeout=120_000)
         sync_api.expect(me.page.locator("#score-h")).to_be_visible()
         me.shot("run-variant")
+        assert me.page.locator("svg g.bar").count() == 32
+        assert me.labels_inside_their_pictures() == []  # Hammersmith and Fulham whole
         variant_bands = {area: me.band(area) for area in (BRENT, BROMLEY, CAMDEN)}
         sync_api.expect(me.page.locator("#below-list")).to_contain_text("Brent")
 
@@ -210,19 +226,27 @@ def test_commissioner_and_borough_lead_journey(chromium: Any, tmp_path: Path) ->
             "every borough at benchmark from £"
         )
         assert me.page.locator("svg line.knee").count() == 1
+        assert me.labels_inside_their_pictures() == []
         me.shot("sweep")
 
         narrow = Browser(chromium, server.url, shots, width=390)
         narrow.sign_in(world.keys.commissioner)
         narrow.page.goto(variant_url)
+        assert narrow.labels_inside_their_pictures() == []
         narrow.shot("run-variant-390")
         narrow.page.goto(f"/scenarios/{world.base_scenario}")
         narrow.shot("scenario-390")
         narrow.context.close()
 
+        copied = me.context.cookies()  # as someone who took the session cookie might
         me.page.get_by_role("button", name="Sign out").click()
         me.page.wait_for_url(re.compile("/sign-in"))
         me.context.close()
+        thief = Browser(chromium, server.url, shots)
+        thief.context.add_cookies(copied)
+        thief.page.goto(variant_url)
+        assert "/sign-in" in thief.page.url  # signed out on the server: the copy is dead
+        thief.context.close()
 
         # Camden's lead: only Camden, Camden's workbook, nobody else's page.
         lead = Browser(chromium, server.url, shots)

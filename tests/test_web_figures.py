@@ -8,8 +8,10 @@ from decimal import Decimal
 from pathlib import Path
 from xml.etree import ElementTree
 
+import matplotlib
 import polars as pl
 import pytest
+from PIL import ImageFont
 
 from commissioning.london_tiles import TILES
 from commissioning.results import RunResult
@@ -113,6 +115,45 @@ def test_bars_put_the_lowest_coverage_first_and_mark_the_benchmark() -> None:
     widths = [float(g.find(f"{SVG}rect").get("width")) for g in root.findall(f"{SVG}g")]
     assert widths == sorted(widths)
     assert any(t.text == "benchmark" for t in root.findall(f"{SVG}text"))
+
+
+def _drawn_width(text: str, font_size: float) -> float:
+    """The width a real font draws `text` at: DejaVu Sans (shipped with matplotlib, and what
+    Chromium draws the page's font with on Debian), measured by Pillow."""
+    font_path = Path(matplotlib.get_data_path()) / "fonts" / "ttf" / "DejaVuSans.ttf"
+    font = ImageFont.truetype(str(font_path), size=int(font_size * 100))
+    return font.getlength(text) / 100
+
+
+def test_no_bar_label_is_cut_off_however_long_the_borough_name() -> None:
+    """Every name and figure lies inside the picture (its viewBox), measured with the real
+    font: the picture scales as a whole at any page width, so inside it means on screen."""
+    from commissioning.london_tiles import TILES as ALL
+
+    names = {
+        "E09000013": "Hammersmith and Fulham",
+        "E09000020": "Kensington and Chelsea",
+        "E09000002": "Barking and Dagenham",
+        "E09000027": "Richmond upon Thames",
+        "E09000001": "City of London",
+    }
+    figures = [
+        AreaFigure(t.code, names.get(t.code, t.code), 0.5 + i / 10, below=i < 5)
+        for i, t in enumerate(ALL)
+    ]
+    figures.append(AreaFigure("W06000015", "Llanfairpwllgwyngyll-Ynys Môn", 12.5))
+    root = _svg(coverage_bars(figures, "bars"))
+    width = float(root.get("viewBox", "").split()[2])
+    for group in root.findall(f"{SVG}g"):
+        label, value = group.findall(f"{SVG}text")
+        size = float(label.get("font-size", "0"))
+        assert label.get("text-anchor") == "end"
+        left = float(label.get("x", "0")) - _drawn_width(label.text or "", size)
+        assert left >= 0, (label.text, left)
+        right = float(value.get("x", "0")) + _drawn_width(value.text or "", size)
+        assert right <= width, (value.text, right, width)
+        bar = group.find(f"{SVG}rect")
+        assert bar is not None and float(bar.get("x", "0")) > float(label.get("x", "0"))
 
 
 def test_the_sweep_curve_marks_its_knee() -> None:

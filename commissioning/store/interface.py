@@ -7,6 +7,7 @@ picklable, because worker processes receive the store and open their own connect
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args, runtime_checkable
 
@@ -326,6 +327,17 @@ class Store(Protocol, metaclass=_ProtocolAnsweredPerClass):
 
     def release_response(self, key_id: str, idempotency_key: str) -> None:
         """Forget a claim whose request failed, so that a retry runs again."""
+
+    # -- web sessions (schema 5) -------------------------------------------------------------
+
+    def end_session(self, session_id: str, key_id: str, remember_for: timedelta) -> None:
+        """Record a web session as signed out, for every web process of the store; sessions
+        signed out longer ago than `remember_for` (their lifetime) may be forgotten."""
+        ...
+
+    def session_ended(self, session_id: str) -> bool:
+        """Whether the web session was signed out."""
+        ...
 
     def close(self) -> None:
         """Close the connections this process holds open (the store stays usable: it reopens)."""

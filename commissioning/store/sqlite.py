@@ -52,6 +52,7 @@ from commissioning.store.sqlite_rows import (
     select_run,
 )
 from commissioning.store.sqlite_schema import SCHEMA_VERSION, connect, create_or_upgrade
+from commissioning.store.sqlite_sessions import SqliteSessions
 
 __all__ = ["SCHEMA_VERSION", "SqliteStore", "data_dir_for"]
 
@@ -69,7 +70,7 @@ class _ThreadConnection(threading.local):
     generation = -1
 
 
-class SqliteStore(SqliteLifecycle):
+class SqliteStore(SqliteLifecycle, SqliteSessions):
     """Store on a SQLite file. Picklable: a copy carries only the paths and opens its own
     connections."""
 

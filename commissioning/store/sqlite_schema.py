@@ -3,6 +3,10 @@
 `connect` sets what every connection needs (foreign keys, a busy wait, full sync).
 `create_or_upgrade` makes the tables of a new file, adds the columns a file from an older version
 lacks, and refuses a file from a newer version rather than guess at its layout.
+
+Versions: 1 keys, scenarios, runs; 2 run leases; 3 run kinds and settings; 4 run stages,
+expiring keys, cancelled runs, the audit log and Idempotency-Keys; 5 signed-out web sessions
+(a new table only: `CREATE TABLE IF NOT EXISTS` adds it to an older file).
 """
 
 from __future__ import annotations
@@ -10,7 +14,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS api_keys (
@@ -80,6 +84,12 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
     PRIMARY KEY (key_id, idempotency_key)
 );
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency_keys (created_at);
+CREATE TABLE IF NOT EXISTS ended_sessions (
+    session_id  TEXT PRIMARY KEY,
+    key_id      TEXT NOT NULL,
+    ended_at    TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ended_sessions_at ON ended_sessions (ended_at);
 """
 
 

@@ -17,9 +17,16 @@ from litestar.plugins.jinja import JinjaTemplateEngine
 from litestar.static_files import create_static_files_router
 from litestar.template.config import TemplateConfig
 
-from commissioning.web import pages_analyses, pages_auth, pages_runs, pages_scenarios
+from commissioning.web import (
+    pages_analyses,
+    pages_auth,
+    pages_lifecycle,
+    pages_runs,
+    pages_scenarios,
+)
 from commissioning.web.context import web_guard
 from commissioning.web.errors import WEB_EXCEPTION_HANDLERS
+from commissioning.web.names import TEMPLATE_GLOBALS
 
 HERE = Path(__file__).parent
 STATIC_PATH = "/static"
@@ -46,6 +53,7 @@ def web_templates() -> TemplateConfig[JinjaTemplateEngine]:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    environment.globals.update(TEMPLATE_GLOBALS)
     return TemplateConfig(instance=JinjaTemplateEngine.from_environment(environment))
 
 
@@ -57,6 +65,7 @@ def web_router() -> Router:
             *pages_scenarios.HANDLERS,
             *pages_runs.HANDLERS,
             *pages_analyses.HANDLERS,
+            *pages_lifecycle.HANDLERS,
         ],
         guards=[web_guard],
         exception_handlers=WEB_EXCEPTION_HANDLERS,

@@ -1,9 +1,10 @@
 """Who is signed in to the web workspace, checked before every page and form.
 
 `web_guard` runs before each web route: it reads the session cookie (session.py), looks the key
-up in the store, refuses a page to nobody (→ sign-in) and refuses any POST whose CSRF token
-does not match the session's. Roles are not decided here: every page calls the API's services
-with the principal, and they say what the role may see (services/access.py).
+and the session up in the store, refuses a page or form to nobody (→ sign-in; a signed-out
+session is nobody) and refuses any POST whose CSRF token does not match the session's. Roles
+are not decided here: every page calls the API's services with the principal, and they say
+what the role may see (services/access.py).
 """
 
 from __future__ import annotations
@@ -106,6 +107,10 @@ async def web_guard(
         fresh,
         _area_name(connection, principal.borough if principal else None),
     )
+    if principal is None and not handler.opt.get("public"):
+        # Before the form's token: a signed-out or expired session is told to sign in again
+        # (401), on every page and form alike, and nothing it sent is read.
+        raise NotAuthorizedException("sign in to see this page")
     if connection.scope.get("method") == "POST":
         request = (
             connection
@@ -122,8 +127,6 @@ async def web_guard(
                 "try again",
                 extra=[{"key": CSRF_FIELD, "message": "missing or wrong CSRF token"}],
             )
-    if principal is None and not handler.opt.get("public"):
-        raise NotAuthorizedException("sign in to see this page")
 
 
 def web_of(request: Request[Any, Any, Any]) -> WebContext:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from litestar import Request, Response
 from litestar.exceptions import HTTPException, NotAuthorizedException
@@ -15,7 +15,8 @@ from litestar.types import ExceptionHandlersMap
 from commissioning.api.errors import SERVICE_STATUS
 from commissioning.api.services.access import Busy, ServiceError
 from commissioning.errors import ScenarioError
-from commissioning.web.render import page
+from commissioning.web.render import page, safe_next
+from commissioning.web.session import SESSION_COOKIE, cookie
 
 log = logging.getLogger(__name__)
 
@@ -41,11 +42,41 @@ def _error_page(
     )
 
 
+def _came_from(request: Request[Any, Any, Any]) -> str:
+    """The page a form or an htmx request was sent from (this site's only), to return to
+    after signing in again; a POST's own address is no page to return to."""
+    if request.method in ("GET", "HEAD") and not request.headers.get("HX-Request"):
+        return request.url.path
+    sent_from = urlsplit(
+        request.headers.get("HX-Current-URL") or request.headers.get("Referer", "")
+    )
+    if sent_from.netloc != request.url.netloc:
+        return "/"
+    return sent_from.path + (f"?{sent_from.query}" if sent_from.query else "")
+
+
 def _sign_in_first(request: Request[Any, Any, Any], exc: NotAuthorizedException) -> Response[Any]:
-    target = "/sign-in?next=" + quote(request.url.path, safe="/")
+    """Nobody signed in, or a session that has ended: a page sends the browser to sign in
+    (303); a form is not taken, and the sign-in page comes back in its place (401)."""
+    back = safe_next(_came_from(request))
+    target = "/sign-in?next=" + quote(back, safe="/")
+    response: Response[Any]
     if request.headers.get("HX-Request"):
-        return Response("", status_code=401, headers={"HX-Redirect": target})
-    return Redirect(target, status_code=303)
+        response = Response("", status_code=401, headers={"HX-Redirect": target})
+    elif request.method in ("GET", "HEAD"):
+        response = Redirect(target, status_code=303)
+    else:
+        response = page(
+            request,
+            "sign_in.html",
+            status_code=401,
+            next=back,
+            error=None,
+            notice="You are signed out, so that form was not sent: sign in and try again.",
+        )
+    if request.cookies.get(SESSION_COOKIE):  # signed out or expired: the browser may drop it
+        response.set_cookie(cookie(request, SESSION_COOKIE, "", expire=True))
+    return response
 
 
 def _http(request: Request[Any, Any, Any], exc: HTTPException) -> Response[Any]:

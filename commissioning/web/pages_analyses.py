@@ -17,6 +17,7 @@ from commissioning.api.services.progress import run_progress
 from commissioning.store import Store
 from commissioning.web.context import principal_or_fail, store_of
 from commissioning.web.figures import money, number, percent, signed_money
+from commissioning.web.names import ScenarioNames, stored_scenario_names
 from commissioning.web.render import page
 from commissioning.web.svg import CurvePoint, sweep_curve
 
@@ -82,7 +83,25 @@ def compare(
         lines = comparison.content.scorecard or []
         context["scorecard"] = [(line, scorecard_cells(line)) for line in lines]
         context["changed"] = comparison.content.changed_rows()
+        context["names"] = stored_scenario_names(store, comparison.other.scenario_id).merged(
+            stored_scenario_names(store, comparison.base.scenario_id)
+        )
     return page(request, "compare.html", **context)
+
+
+def axis_name(path: str, names: ScenarioNames) -> str:
+    """What a sweep varies, as people know it: 'pots.victims_fund' is the MOPAC Victims Fund
+    (a path the page cannot name is shown as it was given)."""
+    parts = [part.split("[")[0] for part in path.split(".")]
+    section, ident = [*parts, "", ""][:2]
+    field = parts[2] if len(parts) > 2 else ""
+    if section == "pots" and ident in names.pots and field in ("", "amount"):
+        return names.pot(ident)
+    if section == "services" and ident in names.services and field == "unit_cost":
+        return f"the unit cost of {names.service(ident)}"
+    if section == "benchmarks" and ident in names.services and field == "units":
+        return f"the benchmark rate of {names.service(ident)}"
+    return path
 
 
 def _points(frame: Any, path: str) -> tuple[list[CurvePoint], list[str]]:
@@ -111,13 +130,16 @@ def sweep_page(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Templa
     finished = run.status not in ("queued", "running")
     axes = (run.settings or {}).get("axes", [])
     path = axes[0]["path"] if axes else ""
+    swept = axis_name(path, stored_scenario_names(store, run.scenario_id))
     context: dict[str, Any] = {
         "run": run,
         "progress": run_progress(run),
         "finished": finished,
-        "axis": f"{path} from {axes[0]['from']} to {axes[0]['to']}, {axes[0]['steps']} steps"
+        "axis": f"{swept} from {axes[0]['from']} to {axes[0]['to']} of today's budget, "
+        f"{axes[0]['steps']} steps"
         if axes
         else "",
+        "pot_name": swept,
         "curve": None,
         "knee": None,
         "nav": "runs",
@@ -129,7 +151,7 @@ def sweep_page(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Templa
         knee = (run.summary or {}).get("knee")
         knee_pence = knee.get("smallest_budget_pence") if knee and knee.get("found") else None
         context["curve"] = sweep_curve(
-            points, knee_pence, f"Lowest coverage of benchmark against {path} a year"
+            points, knee_pence, f"Lowest coverage of benchmark against {swept} a year"
         )
         context["knee"] = knee
         context["points"] = points

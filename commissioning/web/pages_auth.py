@@ -11,18 +11,17 @@ from litestar.response import Response, Template
 
 from commissioning.api.key_cache import KeyCache
 from commissioning.web.context import secret_for, store_of, web_of
-from commissioning.web.render import page, see_other
-from commissioning.web.session import SESSION_COOKIE, SIGN_IN_COOKIE, Session, cookie
+from commissioning.web.render import page, safe_next, see_other
+from commissioning.web.session import (
+    SESSION_COOKIE,
+    SIGN_IN_COOKIE,
+    Session,
+    cookie,
+    end_session,
+)
 
 PUBLIC = {"public": True}
 MAX_KEY_LENGTH = 200
-
-
-def safe_next(target: str | None) -> str:
-    """Only a path on this site (never //host or a scheme): no open redirect after sign-in."""
-    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
-    return target
 
 
 @get("/sign-in", opt=PUBLIC, sync_to_thread=False)
@@ -54,7 +53,11 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
 
 @post("/sign-out")
 async def sign_out(request: Request[Any, Any, Any]) -> Response[Any]:
-    web_of(request)  # the guard has checked the form's token
+    """End the session on the server (every web process then refuses its cookie, copies
+    included), and drop the cookie from this browser."""
+    session = web_of(request).session  # the guard has checked the form's token
+    if session is not None:
+        await anyio.to_thread.run_sync(end_session, store_of(request), session)
     response = see_other("/sign-in")
     response.set_cookie(cookie(request, SESSION_COOKIE, "", expire=True))
     return response

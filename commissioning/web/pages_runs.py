@@ -21,6 +21,7 @@ from commissioning.results import TABLE_SCHEMAS
 from commissioning.store import Store
 from commissioning.web.context import principal_or_fail, store_of
 from commissioning.web.figures import money, number, percent
+from commissioning.web.names import ScenarioNames
 from commissioning.web.render import page, see_other
 from commissioning.web.run_view import comparable_runs, run_page
 from commissioning.web.svg import BANDS, coverage_bars, tile_map
@@ -93,7 +94,17 @@ def borough_detail(
     run, explanation = explanations.borough_explanation(store, principal, run_id, area_code)
     _, coverage = runs.result_table(store, principal, run_id, "coverage")
     rows = coverage.filter(pl.col("area_code") == area_code).to_dicts()
-    return page(request, "borough.html", run=run, e=explanation, rows=rows, nav="runs", **HELPERS)
+    names = ScenarioNames.of(runs.load_result(store, run).scenario)
+    return page(
+        request,
+        "borough.html",
+        run=run,
+        e=explanation,
+        rows=rows,
+        names=names,
+        nav="runs",
+        **HELPERS,
+    )
 
 
 @post("/runs/{run_id:str}/publish")

@@ -33,6 +33,13 @@ def page(
     )
 
 
+def safe_next(target: str | None) -> str:
+    """Only a path on this site (never //host or a scheme): no open redirect after sign-in."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return "/"
+    return target
+
+
 def see_other(path: str) -> Redirect:
     """After a form: go to the page that shows the outcome (303, so a reload never reposts)."""
     return Redirect(path, status_code=303)

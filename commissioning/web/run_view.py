@@ -17,6 +17,7 @@ from commissioning.api.services.access import Principal, ServiceError
 from commissioning.api.services.progress import RunProgress, run_progress
 from commissioning.results import TABLE_SCHEMAS
 from commissioning.store import RunRecord, Store
+from commissioning.web.names import ScenarioNames
 from commissioning.web.svg import AreaFigure
 
 BELOW = 1.0 - 1e-9  # coverage.csv holds 6 decimals; a ratio this close to 1 is at benchmark
@@ -49,6 +50,7 @@ class RunPage:
     cost: list[CostLine] = field(default_factory=list)
     areas: list[tuple[str, str]] = field(default_factory=list)  # drill-down and workbook list
     tables: list[str] = field(default_factory=list)  # CSV downloads the caller may have
+    names: ScenarioNames = field(default_factory=lambda: ScenarioNames({}, {}))
 
     @property
     def finished(self) -> bool:
@@ -59,11 +61,16 @@ class RunPage:
         return sorted((f for f in self.figures if f.below), key=lambda f: (f.ratio or 0, f.name))
 
 
-def _choose(value: str | None, allowed: list[str], name: str) -> str:
+def _choose(value: str | None, allowed: list[tuple[str, str]], what: str, name: str) -> str:
+    """One of the run's services or years (the first if none is asked for); the refusal names
+    each choice as people know it, with its code beside it where the two differ."""
     if value is None or value == "":
-        return allowed[0] if allowed else ""
-    if value not in allowed:
-        raise BadChoice(f"{value!r} is not one of this run's: {', '.join(allowed)}", field=name)
+        return allowed[0][0] if allowed else ""
+    if value not in {code for code, _ in allowed}:
+        shown = ", ".join(
+            label if label == code else f"{label} ({code})" for code, label in allowed
+        )
+        raise BadChoice(f"{value!r} is not one of this run's {what}: {shown}", field=name)
     return value
 
 
@@ -77,15 +84,17 @@ def figures_of(coverage: pl.DataFrame, service: str, year: str) -> list[AreaFigu
     ]
 
 
-def _cost_lines(frame: pl.DataFrame, borough: str | None) -> list[CostLine]:
+def cost_lines(frame: pl.DataFrame, borough: str | None, names: ScenarioNames) -> list[CostLine]:
+    """The cost-to-benchmark rows a page shows, named as people know them: London, each pot
+    (by how much it must grow), each service; a borough lead's own borough only."""
     levels = ("borough",) if borough else ("london", "pot", "service")
     rows = frame.filter(pl.col("level").is_in(levels))
     lines = []
     for r in rows.iter_rows(named=True):
         what = {
             "london": "London",
-            "pot": f"pot {r['pot']} must grow by",
-            "service": f"service {r['service']}",
+            "pot": f"Pot: {names.pot(r['pot'])}",
+            "service": f"Service: {names.service(r['service'])}",
             "borough": r["area_name"] or r["area_code"] or "",
         }[r["level"]]
         lines.append(CostLine(r["year"], what, r["cells"], r["cost_pence"], r["extra_money_pence"]))
@@ -105,17 +114,20 @@ def run_page(
         return page
     scoped = runs.results(store, principal, run_id)
     result = runs.load_result(store, run)
+    page.names = ScenarioNames.of(result.scenario)
     benchmarked = {b.service for b in result.scenario.benchmarks}
     page.services = [(s.id, s.name) for s in result.scenario.services if s.id in benchmarked]
     page.years = list(result.scenario.financial_years)
-    page.service = _choose(service, [s for s, _ in page.services], "service")
-    page.year = _choose(year, page.years, "year")
+    page.service = _choose(service, page.services, "services", "service")
+    page.year = _choose(year, [(y, y) for y in page.years], "years", "year")
     coverage = scoped.tables["coverage"]
     page.figures = figures_of(coverage, page.service, page.year)
     cost = scoped.tables.get("cost_to_benchmark")
     if cost is not None:
         page.cost = [
-            line for line in _cost_lines(cost, principal.borough) if line.year == page.year
+            line
+            for line in cost_lines(cost, principal.borough, page.names)
+            if line.year == page.year
         ]
     if principal.borough is None:
         _, page.scorecard = runs.run_scorecard(store, principal, run_id)

@@ -4,7 +4,9 @@ carries a CSRF token bound to that session.
 The cookie holds the key's id (never its secret), when it was issued and a random nonce, signed
 with HMAC-SHA256 under a secret kept beside the store (`web-session.secret`, made once, mode
 0600), so every web process of one store accepts the same cookies. The key is looked up again
-by its id on every request: a revoked or expired key ends its sessions at once.
+by its id on every request: a revoked or expired key ends its sessions at once. The nonce is
+also the session's id: signing out records it in the store as ended (`end_session`), and
+every web process refuses an ended session, so a copy of the cookie dies at sign-out too.
 
 Cookies are HttpOnly and SameSite=Strict, and Secure whenever the request came over TLS
 (uvicorn sets the scheme from X-Forwarded-Proto for a trusted proxy). A form's token is an HMAC
@@ -20,6 +22,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -124,8 +127,17 @@ def cookie(
     )
 
 
+def end_session(store: Store, session: Session) -> None:
+    """Sign a session out on the server (blocking: a store write): its cookie, and any copy of
+    it, is refused from now on. Ended sessions are remembered as long as a session lives."""
+    store.end_session(session.nonce, session.key_id, timedelta(seconds=SESSION_SECONDS))
+
+
 def principal_of(store: Store, session: Session) -> Principal | None:
-    """The signed-in key as a principal, if it is still active (blocking: a store read)."""
+    """The signed-in key as a principal, if it is still active and the session has not been
+    signed out (blocking: store reads)."""
+    if store.session_ended(session.nonce):
+        return None
     key = store.get_key(session.key_id)
     if key is None or key.revoked_at is not None:
         return None

@@ -8,6 +8,7 @@ tiles have a heavier dashed outline, and the text colour on each fill meets WCAG
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -15,6 +16,7 @@ from markupsafe import Markup, escape
 
 from commissioning.london_tiles import COLUMNS, ROWS, TILES
 from commissioning.web.figures import money, percent
+from commissioning.web.text_width import text_width
 
 # (lowest ratio of the band, fill, text colour, legend words); white on the dark fills is
 # 6.5:1 and 6.3:1, near-black on the light ones over 9:1.
@@ -99,9 +101,15 @@ def tile_map(figures: Sequence[AreaFigure], title: str, ident: str = "map") -> M
 
 
 def coverage_bars(figures: Sequence[AreaFigure], title: str, ident: str = "bars") -> Markup:
-    """Horizontal bars, lowest coverage first, with the benchmark (100 %) marked."""
+    """Horizontal bars, lowest coverage first, with the benchmark (100 %) marked. The name
+    and figure columns are as wide as their longest text needs (Hammersmith and Fulham, say),
+    so no label is cut off at any page width: the picture scales as a whole."""
     rows = sorted((f for f in figures if f.ratio is not None), key=lambda f: (f.ratio, f.name))
-    label_width, bar_width, value_width, row_height, top = 175, 200, 60, 22, 24
+    bar_width, row_height, top, font_size, gap = 200, 22, 24, 13, 8
+    label_width = gap * 2 + math.ceil(max([40.0, *(text_width(f.name, font_size) for f in rows)]))
+    value_width = gap + math.ceil(
+        max([40.0, *(text_width(percent(f.ratio), font_size) for f in rows)])
+    )
     width = label_width + bar_width + value_width
     height = top + row_height * max(1, len(rows)) + 8
     most = max([1.5, *(f.ratio or 0 for f in rows)])
@@ -125,11 +133,12 @@ def coverage_bars(figures: Sequence[AreaFigure], title: str, ident: str = "bars"
         parts.append(
             f'<g class="bar" data-area="{figure.code}"><title>{escape(figure.name)}: '
             f"{percent(ratio)} of benchmark</title>"
-            f'<text x="{label_width - 8}" y="{y + 15}" text-anchor="end" font-size="13" '
+            f'<text x="{label_width - gap}" y="{y + 15}" text-anchor="end" '
+            f'font-size="{font_size}" '
             f'fill="#1a1a1a">{escape(figure.name)}</text>'
             f'<rect x="{label_width}" y="{y + 3}" width="{x_of(ratio) - label_width:.1f}" '
             f'height="{row_height - 6}" fill="{fill}" stroke="#1a1a1a" stroke-width="0.5"/>'
-            f'<text x="{label_width + bar_width + 6}" y="{y + 15}" font-size="13" '
+            f'<text x="{label_width + bar_width + 6}" y="{y + 15}" font-size="{font_size}" '
             f'fill="#1a1a1a">{escape(percent(ratio))}</text></g>'
         )
     parts.append(

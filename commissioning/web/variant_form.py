@@ -26,6 +26,8 @@ from commissioning.web.figures import (
     pounds_text,
     whole_from_text,
 )
+from commissioning.web.figures import money as money_text
+from commissioning.web.names import fairness_rule, indicator
 
 Kind = Literal["text", "money", "decimal", "whole", "choice"]
 FAIRNESS_RULES: tuple[str, ...] = get_args(FairnessRule)
@@ -42,6 +44,10 @@ class Field:
     required: bool = True
     choices: tuple[str, ...] = ()
     hint: str = ""
+    choice_words: tuple[tuple[str, str], ...] = ()  # a choice's code and what people call it
+
+    def choice_label(self, choice: str) -> str:
+        return dict(self.choice_words).get(choice, choice)
 
     @property
     def ident(self) -> str:
@@ -118,7 +124,7 @@ def groups(data: Mapping[str, Any]) -> list[Group]:
         rates.append(
             Field(
                 f"benchmarks[{i}].per",
-                f"{service}: per how many of {benchmark['basis']}",
+                f"{service}: per how many {indicator(benchmark['basis'])}",
                 "whole",
                 _plain(benchmark["per"]),
             )
@@ -135,6 +141,7 @@ def groups(data: Mapping[str, Any]) -> list[Group]:
                     "choice",
                     str(policy.get("fairness_rule", "leximin")),
                     choices=FAIRNESS_RULES,
+                    choice_words=tuple((rule, fairness_rule(rule)) for rule in FAIRNESS_RULES),
                 )
             ],
         )
@@ -220,6 +227,34 @@ def _parse(one: Field, text: str) -> Any:
     return text
 
 
+# The engine's messages carry pence: pydantic's bounds and the value it got ("less than or
+# equal to 10000000000000 (got 99999999999999900)"), or a rule quoting a pence field by name
+# ("unit_cost_pence 4000001 × granularity 0.5 ...").
+_BOUND = re.compile(r"\b((?:greater|less) than(?: or equal to)?) (-?[0-9]+)\b")
+_GOT = re.compile(r"\(got '?(-?[0-9]+)'?\)")
+_NAMED = re.compile(r"\b([a-z_]+_pence) (-?[0-9]+)\b")
+
+
+def in_pounds(path: str, message: str, money: set[str]) -> tuple[str, str]:
+    """An engine message about a field typed in pounds, with its pence shown as pounds; a
+    message on a record that names one of its pence fields moves to that field's input."""
+    named = _NAMED.search(message)
+    if named and f"{path}.{named.group(1)}" in money:
+        path = f"{path}.{named.group(1)}"
+        message = _NAMED.sub(
+            lambda m: (
+                f"{m.group(1).removesuffix('_pence').replace('_', ' ')} "
+                f"{money_text(int(m.group(2)))}"
+            ),
+            message,
+            count=1,
+        )
+    if path in money:
+        message = _BOUND.sub(lambda m: f"{m.group(1)} {money_text(int(m.group(2)))}", message)
+        message = _GOT.sub(lambda m: f"(got {money_text(int(m.group(1)))})", message)
+    return path, message
+
+
 def check(base: Mapping[str, Any], form: Mapping[str, str]) -> Checked:
     """Apply a submitted form to the base scenario's data and validate the result with the
     engine's models; every problem is keyed by the input it belongs to where there is one."""
@@ -237,12 +272,14 @@ def check(base: Mapping[str, Any], form: Mapping[str, str]) -> Checked:
     try:
         scenario = scenario_from_data(data, base_dir=None)
     except ScenarioError as exc:
+        money = {f.path for f in fields if f.kind == "money"}
         known = {f.path for f in fields}
         for problem in exc.problems:
-            if problem.field in known:
-                checked.problems.setdefault(problem.field, []).append(problem.message)
+            path, message = in_pounds(problem.field, problem.message, money)
+            if path in known:
+                checked.problems.setdefault(path, []).append(message)
             else:
-                checked.general.append(str(problem))
+                checked.general.append(f"{path}: {message}" if path else message)
         return checked
     checked.warnings = scenario.warnings()
     checked.data = data
