@@ -10,7 +10,9 @@ from typing import Any
 import pytest
 import uvicorn
 from litestar import Litestar
+from test_api_uvicorn import free_port
 
+from commissioning.api import web_processes
 from commissioning.api.cli_commands import register
 from commissioning.api.web_workers import PARENT_ENV, SETTINGS_ENV, settings_from_env
 from commissioning.store import open_store
@@ -88,18 +90,18 @@ def test_serve_starts_uvicorn_with_the_app(
 def test_serve_with_web_workers_shares_one_queue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    calls: list[tuple[Any, dict[str, Any]]] = []
-    monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
+    calls: list[tuple[int, str, int, str]] = []
+    monkeypatch.setattr(web_processes, "run_web_processes", lambda *a: calls.append(a) or 0)
     monkeypatch.delenv(SETTINGS_ENV, raising=False)
     monkeypatch.delenv(PARENT_ENV, raising=False)
     db = tmp_path / "served.sqlite3"
     store = open_store(db)
     run_id = store.add_run(store.add_scenario("s", "{}", "h", None).id, None).id
-    argv = ["serve", "--port", "8123", "--store", str(db), "--workers", "1"]
+    port = free_port()
+    argv = ["serve", "--port", str(port), "--store", str(db), "--workers", "1"]
     assert run([*argv, "--web-workers", "3"]) == 0
-    [(app, options)] = calls
-    assert app == "commissioning.api.web_workers:app_for_web_worker"
-    assert options["factory"] is True and options["workers"] == 3
+    assert calls == [(3, "127.0.0.1", port, "info")]
+    assert web_processes.APP == "commissioning.api.web_workers:app_for_web_worker"
     settings = settings_from_env(os.environ[SETTINGS_ENV])
     assert settings.shared_queue and settings.store_path == db and settings.workers == 1
     assert os.environ[PARENT_ENV] == str(os.getpid())  # web processes die with this one
@@ -114,3 +116,17 @@ def test_serve_with_web_workers_shares_one_queue(
 )
 def test_serve_refuses_bad_settings(tmp_path: Path, argv: list[str]) -> None:
     assert run(["serve", *argv, "--store", str(tmp_path / "s.sqlite3")]) == 2
+
+
+def test_serve_with_web_workers_on_a_port_in_use_is_a_clear_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        argv = ["serve", "--port", str(port), "--store", str(tmp_path / "s.sqlite3")]
+        assert run([*argv, "--web-workers", "2"]) == 2
+    assert f"cannot listen on 127.0.0.1:{port}" in capsys.readouterr().err

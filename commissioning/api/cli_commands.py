@@ -75,6 +75,7 @@ def _serve(args: argparse.Namespace) -> int:
         default_reference_scenario,
         default_workers,
     )
+    from commissioning.api.web_processes import check_port_free, run_web_processes
     from commissioning.api.web_workers import (
         PARENT_ENV,
         SETTINGS_ENV,
@@ -113,20 +114,16 @@ def _serve(args: argparse.Namespace) -> int:
     # Several web processes share one store and one set of solver slots (web_workers.py):
     # the store is recovered here, once, before any of them starts.
     try:
+        check_port_free(args.host, args.port)
+    except OSError as exc:
+        return _fail(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}")
+    try:
         prepare_store(settings)
     except RuntimeError as exc:
         return _fail(str(exc))
     os.environ[SETTINGS_ENV] = settings_to_env(replace(settings, shared_queue=True))
     os.environ[PARENT_ENV] = str(os.getpid())
-    uvicorn.run(
-        "commissioning.api.web_workers:app_for_web_worker",
-        factory=True,
-        workers=web_workers,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-    )
-    return 0
+    return run_web_processes(web_workers, args.host, args.port, args.log_level)
 
 
 def _keys_create(args: argparse.Namespace) -> int:
