@@ -17,12 +17,13 @@ from __future__ import annotations
 import math
 
 from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
 from commissioning.excel.files import TableSheet
-from commissioning.excel.layout import set_style
+from commissioning.excel.layout import merge_across, set_style
 
 # Calibri's advance widths of the printable ASCII characters, space to tilde, in digit widths
 # (the digits are 1). Other characters count as a digit.
@@ -303,3 +304,28 @@ def fit_sheet(ws: Worksheet) -> None:
     widen_for_text(ws)
     fit_long_table(ws)
     fit_rows(ws)
+
+
+def wrap_across(ws: Worksheet, row: int, first_column: int, last_column: int) -> None:
+    """Wrap a cell's text across its row's columns first..last (merged), so fit_rows gives the
+    row the lines the text needs at that width. A cell wrapped already keeps its alignment."""
+    cell = ws.cell(row=row, column=first_column)
+    if not _Looks(ws).wraps_text(cell):
+        set_style(cell, alignment=styles.WRAP)
+    if last_column > first_column:
+        merge_across(ws, row, last_column, first_column)
+
+
+TOP = Alignment(vertical="top")
+
+
+def top_align_long_table(ws: Worksheet) -> None:
+    """A long table whose rows fit_long_table made taller: every cell to the top of its row, so
+    a row reads across from the top line of its wrapped text (call after fit_long_table, which
+    tells wrapped columns by their alignment)."""
+    if not isinstance(ws, TableSheet) or ws.table_rows is None or not ws.table_rows.heights:
+        return
+    top = ws.parent._alignments.add(TOP)
+    for plan in ws.table_rows.plans:
+        if not plan.value_style.alignmentId:
+            plan.value_style.alignmentId = top
