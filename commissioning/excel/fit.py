@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
 from openpyxl.cell.cell import Cell
 from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
@@ -124,7 +125,16 @@ _ASCII = (
     0.62,
     0.98,
 )
-_WIDTH = {chr(32 + i): w for i, w in enumerate(_ASCII)}
+
+
+class _Widths(dict[str, float]):
+    """Advance widths by character; any other character counts as a digit."""
+
+    def __missing__(self, char: str) -> float:
+        return 1.0
+
+
+_WIDTH = _Widths({chr(32 + i): w for i, w in enumerate(_ASCII)})
 BOLD = 1.03  # Calibri Bold is about 3 % wider
 DEFAULT_WIDTH = 8.43  # Excel's width of a column the file does not size
 DEFAULT_POINTS = 15.0  # Excel's row height for 11 pt text
@@ -134,7 +144,9 @@ WIDEST = 60.0  # above this a column wraps its text instead of growing
 
 def text_width(text: str, size: float = 11, bold: bool = False) -> float:
     """The width units one line of `text` takes in Calibri."""
-    width = sum(_WIDTH.get(c, 1.0) for c in text)
+    # map over the dict's lookup, not a generator: fitting the London workbook measures tens
+    # of thousands of characters, and this sums them in the same order, to the same total.
+    width = sum(map(_WIDTH.__getitem__, text))
     return width * (BOLD if bold else 1.0) * size / 11
 
 
@@ -145,6 +157,10 @@ def line_count(text: str, width: float, size: float = 11, bold: bool = False) ->
     lines = 0
     for paragraph in str(text).split("\n"):
         lines += 1
+        # Most cells hold less than a line: then no word wraps (with a margin for the order
+        # the word loop adds in).
+        if text_width(paragraph, size, bold) < room - 1e-9:
+            continue
         used = 0.0
         for word in paragraph.split(" "):
             need = text_width(word, size, bold)
@@ -210,6 +226,7 @@ def fit_rows(ws: Worksheet) -> None:
     size. Heights set before are kept when they are enough."""
     looks = _Looks(ws)
     merged = _merged_widths(ws)
+    widths: dict[int, float] = {}
     needed: dict[int, float] = {}
     for (row, column), cell in ws._cells.items():
         value = cell._value
@@ -218,7 +235,9 @@ def fit_rows(ws: Worksheet) -> None:
         size, bold = looks.font(cell)
         lines = 1
         if looks.wraps_text(cell):
-            width = merged.get((row, column), column_width(ws, column))
+            width = merged.get((row, column)) or widths.get(column)
+            if width is None:
+                width = widths[column] = column_width(ws, column)
             lines = line_count(value, width, size, bold)
         # A little room under the last line, so descenders are not cut at the cell's edge.
         height = lines * line_points(size) + (2 if lines > 1 or size > 11 else 0)
@@ -281,17 +300,33 @@ def fit_long_table(ws: Worksheet) -> None:
     }
     needed: dict[int, float] = {}
     heights: dict[int, float] = {}
-    for j, name in enumerate(frame.columns, start=1):
-        if frame.schema[name].to_python() is not str:
-            continue
-        values = frame.get_column(name).to_list()
+    schema = frame.schema  # made afresh on every call
+    texts = [
+        (j, name)
+        for j, name in enumerate(frame.columns, start=1)
+        if schema[name].to_python() is str
+    ]
+    # Each distinct text of an unwrapped column measured once (a long table repeats its names
+    # and years), all of them found in one query.
+    unwrapped = [name for j, name in texts if j not in wrapped_columns]
+    distinct = (
+        frame.select(pl.col(n).unique().implode() for n in unwrapped).row(0, named=True)
+        if unwrapped
+        else {}
+    )
+    for j, name in texts:
         if j not in wrapped_columns:
+            values = distinct[name]
             needed[j] = max((text_width(v) for v in values if v), default=0.0) + PADDING
             continue
+        column = frame.get_column(name)
         width = column_width(ws, j)
-        for i, value in enumerate(values):
+        lines: dict[str, int] = {}
+        for i, value in enumerate(column.to_list()):
             if value:
-                points = line_count(value, width) * line_points()
+                if value not in lines:
+                    lines[value] = line_count(value, width)
+                points = lines[value] * line_points()
                 row = table.first_row + i
                 if points > heights.get(row, DEFAULT_POINTS):
                     heights[row] = points
