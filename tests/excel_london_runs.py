@@ -4,7 +4,9 @@
 - "cut": the same with MOPAC's direct budget at 66% and the co-commissioning fund at half, so
   25 boroughs fall below benchmark and the workbook's red has something to mark;
 - "synthetic": 70 synthetic areas that are not London boroughs (no map; more areas than a
-  chart labels).
+  chart labels);
+- "london33": all 33 London codes, the City too (one benchmarked service, one pot), so the
+  map has no grey square and the chart 33 bars.
 
 Each is solved for real, written to a run directory and read back, as `commissioning export`
 and the API build workbooks; the workbook is written beside it.
@@ -17,6 +19,7 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from conftest import small_scenario_data
 from test_excel_london import solved_run_dir
 
 from commissioning.analysis.overrides import apply_overrides
@@ -51,6 +54,10 @@ def solved(name: str, factory: pytest.TempPathFactory, london: Scenario) -> Solv
             run_dir = solve(synthetic_scenario(70, services=3, pots=2, years=2)).write(
                 folder / "run"
             )
+        elif name == "london33":
+            populations = {f"E090000{n:02d}": 60_000.0 + 4_000 * n for n in range(1, 34)}
+            data = small_scenario_data(populations)
+            run_dir = solve(Scenario.model_validate(data)).write(folder / "run")
         else:
             scenario = apply_overrides(london, CUTS) if name == "cut" else london
             run_dir = solved_run_dir(folder, scenario)

@@ -198,3 +198,24 @@ def test_a_run_outside_london_has_no_map_and_charts_its_lowest_areas(
         assert f"<f>'{SHEET}'!$C${first}:$C${first + 59}</f>" in xml
         assert "lowest 60 of 70" in xml
         first += 70
+
+
+def test_all_33_london_areas_are_mapped_and_charted(
+    tmp_path_factory: pytest.TempPathFactory, london_scenario: Scenario
+) -> None:
+    london33 = solved("london33", tmp_path_factory, london_scenario)
+    assert len(london33.run.scenario.areas) == 33
+    ws = openpyxl.load_workbook(london33.book)["Coverage map"]
+    cells = latest_cells(london33)
+    below = dict(cells.select("area_code", "below").iter_rows())
+    tiles = tile_cells(ws, 0)
+    assert len(tiles) == 33 and GREY not in {fill for _, _, fill in tiles.values()}
+    for code, (_, _, fill) in tiles.items():
+        assert fill in (RED if below[code] else BLUE), code
+    (xml,) = chart_xml(london33)[0]
+    last = FIRST_ROW + 32
+    assert f"<f>'{SHEET}'!$C${FIRST_ROW}:$C${last}</f>" in xml
+    assert f"<f>'{SHEET}'!$F${FIRST_ROW}:$F${last}</f>" in xml
+    assert re.search(r'<tickLblSkip val="1"\s*/>', xml)
+    rows = calamine_rows(CalamineWorkbook.from_path(str(london33.book)), SHEET)
+    assert {r[3] for r in rows[FIRST_ROW - 1 : last]} == set(below)
