@@ -38,6 +38,7 @@ HOSTILE = {
 OUR_FORMULAS = [
     re.compile(r"=SUBTOTAL\(109,([A-Z]+)(\d+):\1\d+\)"),
     re.compile(r"=C(\d+)-D\1-E\1-F\1"),
+    re.compile(r"=ROUND\(B(\d+)-C\1-D\1-E\1,2\)"),  # the London Summary's pot check
     re.compile(r"=D(\d+)/F\1\*E\1"),
 ]
 

@@ -6,6 +6,11 @@ became XML (commissioning.excel.table_xml): every cell's value, type, number for
 fill and alignment, and each sheet's widths, heights, freeze panes, print titles, merged
 cells, Excel tables, conditional formatting and charts, and the workbook's defined names.
 Reading the new files back with openpyxl must give the same.
+
+A change meant to alter a workbook's content is recorded by writing the file again, for one
+workbook or both, and reviewing the diff:
+
+    PYTHONPATH=. .venv/bin/python tests/test_excel_workbook_content.py london [camden]
 """
 
 from __future__ import annotations
@@ -147,3 +152,58 @@ def test_the_summary_sheet_shows_the_scorecard_the_run_carries(
         replace(run, summary={**run.summary, "scorecard": unreadable}), tmp_path / "b.xlsx"
     )
     assert _summary_value(tmp_path / "b.xlsx", GINI) == card.gini
+
+
+def _one_line(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+
+
+def _layout(value: Any, indent: int = 0) -> str:
+    """The file's layout: indent 1; a list of plain values on one line; a list of lists one
+    item a line (so a changed cell is a one-line diff)."""
+    pad = " " * indent
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        items = [
+            f"{pad} {json.dumps(k, ensure_ascii=False)}: {_layout(v, indent + 1)}"
+            for k, v in value.items()
+        ]
+        return "{\n" + ",\n".join(items) + f"\n{pad}}}"
+    if isinstance(value, list):
+        if not value or all(not isinstance(v, dict | list) for v in value):
+            return _one_line(value)
+        items = [
+            f"{pad} {_one_line(v) if isinstance(v, list) else _layout(v, indent + 1)}"
+            for v in value
+        ]
+        return "[\n" + ",\n".join(items) + f"\n{pad}]"
+    return json.dumps(value, ensure_ascii=False)
+
+
+def record(names: list[str]) -> None:
+    """Write the expected content of the named workbooks (london, camden) again."""
+    import tempfile
+
+    from conftest import FIXTURE_DIR
+
+    from commissioning.scenario_io import load_scenario
+
+    data = json.loads(EXPECTED.read_text(encoding="utf-8"))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder)
+        run = RunResult.read(solved_run_dir(path, load_scenario(FIXTURE_DIR / "scenario.json")))
+        if "london" in names:
+            write_london_workbook(run, path / "london.xlsx")
+        if "camden" in names:
+            write_borough_workbook(run, CAMDEN, path / "camden.xlsx")
+        for name in names:
+            data[name] = json.loads(json.dumps(dump_workbook(path / f"{name}.xlsx")))
+    EXPECTED.write_text(_layout(data) + "\n", encoding="utf-8")
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    record([name for name in sys.argv[1:] if name in ("london", "camden")])

@@ -355,7 +355,7 @@ def test_workbook_summary_read_back_from_disk_shows_the_scorecard(unfundable_run
     header = rows[heading]
     by_service = {r[0]: dict(zip(header, r, strict=True)) for r in rows[heading + 1 :]}
     for score in card.services:
-        row = by_service[score.service]
+        row = by_service[score.service_name]  # the Summary names services
         assert Decimal(str(row["£ short of benchmark"])) * 100 == score.short_pence
         assert row["Amounts short (rounded up)"] == score.granules_short
         units_short = row["Units short"]

@@ -16,13 +16,15 @@ from __future__ import annotations
 
 import math
 
+import polars as pl
 from openpyxl.cell.cell import Cell
+from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
 from commissioning.excel.files import TableSheet
-from commissioning.excel.layout import set_style
+from commissioning.excel.layout import merge_across, set_style
 
 # Calibri's advance widths of the printable ASCII characters, space to tilde, in digit widths
 # (the digits are 1). Other characters count as a digit.
@@ -123,7 +125,16 @@ _ASCII = (
     0.62,
     0.98,
 )
-_WIDTH = {chr(32 + i): w for i, w in enumerate(_ASCII)}
+
+
+class _Widths(dict[str, float]):
+    """Advance widths by character; any other character counts as a digit."""
+
+    def __missing__(self, char: str) -> float:
+        return 1.0
+
+
+_WIDTH = _Widths({chr(32 + i): w for i, w in enumerate(_ASCII)})
 BOLD = 1.03  # Calibri Bold is about 3 % wider
 DEFAULT_WIDTH = 8.43  # Excel's width of a column the file does not size
 DEFAULT_POINTS = 15.0  # Excel's row height for 11 pt text
@@ -133,7 +144,9 @@ WIDEST = 60.0  # above this a column wraps its text instead of growing
 
 def text_width(text: str, size: float = 11, bold: bool = False) -> float:
     """The width units one line of `text` takes in Calibri."""
-    width = sum(_WIDTH.get(c, 1.0) for c in text)
+    # map over the dict's lookup, not a generator: fitting the London workbook measures tens
+    # of thousands of characters, and this sums them in the same order, to the same total.
+    width = sum(map(_WIDTH.__getitem__, text))
     return width * (BOLD if bold else 1.0) * size / 11
 
 
@@ -144,6 +157,10 @@ def line_count(text: str, width: float, size: float = 11, bold: bool = False) ->
     lines = 0
     for paragraph in str(text).split("\n"):
         lines += 1
+        # Most cells hold less than a line: then no word wraps (with a margin for the order
+        # the word loop adds in).
+        if text_width(paragraph, size, bold) < room - 1e-9:
+            continue
         used = 0.0
         for word in paragraph.split(" "):
             need = text_width(word, size, bold)
@@ -209,6 +226,7 @@ def fit_rows(ws: Worksheet) -> None:
     size. Heights set before are kept when they are enough."""
     looks = _Looks(ws)
     merged = _merged_widths(ws)
+    widths: dict[int, float] = {}
     needed: dict[int, float] = {}
     for (row, column), cell in ws._cells.items():
         value = cell._value
@@ -217,7 +235,9 @@ def fit_rows(ws: Worksheet) -> None:
         size, bold = looks.font(cell)
         lines = 1
         if looks.wraps_text(cell):
-            width = merged.get((row, column), column_width(ws, column))
+            width = merged.get((row, column)) or widths.get(column)
+            if width is None:
+                width = widths[column] = column_width(ws, column)
             lines = line_count(value, width, size, bold)
         # A little room under the last line, so descenders are not cut at the cell's edge.
         height = lines * line_points(size) + (2 if lines > 1 or size > 11 else 0)
@@ -280,17 +300,33 @@ def fit_long_table(ws: Worksheet) -> None:
     }
     needed: dict[int, float] = {}
     heights: dict[int, float] = {}
-    for j, name in enumerate(frame.columns, start=1):
-        if frame.schema[name].to_python() is not str:
-            continue
-        values = frame.get_column(name).to_list()
+    schema = frame.schema  # made afresh on every call
+    texts = [
+        (j, name)
+        for j, name in enumerate(frame.columns, start=1)
+        if schema[name].to_python() is str
+    ]
+    # Each distinct text of an unwrapped column measured once (a long table repeats its names
+    # and years), all of them found in one query.
+    unwrapped = [name for j, name in texts if j not in wrapped_columns]
+    distinct = (
+        frame.select(pl.col(n).unique().implode() for n in unwrapped).row(0, named=True)
+        if unwrapped
+        else {}
+    )
+    for j, name in texts:
         if j not in wrapped_columns:
+            values = distinct[name]
             needed[j] = max((text_width(v) for v in values if v), default=0.0) + PADDING
             continue
+        column = frame.get_column(name)
         width = column_width(ws, j)
-        for i, value in enumerate(values):
+        lines: dict[str, int] = {}
+        for i, value in enumerate(column.to_list()):
             if value:
-                points = line_count(value, width) * line_points()
+                if value not in lines:
+                    lines[value] = line_count(value, width)
+                points = lines[value] * line_points()
                 row = table.first_row + i
                 if points > heights.get(row, DEFAULT_POINTS):
                     heights[row] = points
@@ -303,3 +339,28 @@ def fit_sheet(ws: Worksheet) -> None:
     widen_for_text(ws)
     fit_long_table(ws)
     fit_rows(ws)
+
+
+def wrap_across(ws: Worksheet, row: int, first_column: int, last_column: int) -> None:
+    """Wrap a cell's text across its row's columns first..last (merged), so fit_rows gives the
+    row the lines the text needs at that width. A cell wrapped already keeps its alignment."""
+    cell = ws.cell(row=row, column=first_column)
+    if not _Looks(ws).wraps_text(cell):
+        set_style(cell, alignment=styles.WRAP)
+    if last_column > first_column:
+        merge_across(ws, row, last_column, first_column)
+
+
+TOP = Alignment(vertical="top")
+
+
+def top_align_long_table(ws: Worksheet) -> None:
+    """A long table whose rows fit_long_table made taller: every cell to the top of its row, so
+    a row reads across from the top line of its wrapped text (call after fit_long_table, which
+    tells wrapped columns by their alignment)."""
+    if not isinstance(ws, TableSheet) or ws.table_rows is None or not ws.table_rows.heights:
+        return
+    top = ws.parent._alignments.add(TOP)
+    for plan in ws.table_rows.plans:
+        if not plan.value_style.alignmentId:
+            plan.value_style.alignmentId = top

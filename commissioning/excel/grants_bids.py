@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import polars as pl
+from openpyxl.styles import Alignment
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
-from commissioning.excel.data_sheet import DataSheet, write_data_sheet
-from commissioning.excel.layout import Column
+from commissioning.excel.data_sheet import TOTALS_ROW, DataSheet, write_data_sheet
+from commissioning.excel.layout import Column, name_range, pounds, put, set_style
 from commissioning.excel.names import area_names, partner_codes, pot_names
 from commissioning.excel.tables import named, only_area
 from commissioning.results import RunResult
+
+# The selected total sits in the wide Reason column: to the left, beside its label.
+_LEFT = Alignment(horizontal="left")
 
 
 def write_grants(ws: Worksheet, run: RunResult, area_code: str | None = None) -> DataSheet:
@@ -31,7 +35,7 @@ def write_grants(ws: Worksheet, run: RunResult, area_code: str | None = None) ->
     columns = [
         Column("Year"),
         Column("Pot"),
-        Column("Pot name", width=30),
+        Column("Pot name"),
         Column("Area code"),
         Column("Borough"),
         Column("Target share", styles.SHARE),
@@ -105,7 +109,7 @@ def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> D
     )
     columns = [
         Column("Bid"),
-        Column("Provider", width=30),
+        Column("Provider"),
         Column("Selected"),
         Column("Score", styles.SCORE),
         Column("Year"),
@@ -117,20 +121,39 @@ def write_bids(ws: Worksheet, run: RunResult, area_code: str | None = None) -> D
         Column("Reason", width=60, wrap=True),
     ]
 
-    return write_data_sheet(
+    sheet = write_data_sheet(
         ws,
         "Co-commissioning bids",
         "Multi-borough bids considered in the round, one row per bid and year; cost is the whole "
-        "bid's, shared by its partner boroughs. Reason: why the bid was selected or not."
+        "bid's, shared by its partner boroughs. Reason: why the bid was selected or not. Row 3 "
+        "totals every bid and, on its right, the selected ones."
         + ("" if area_code else _money_left_note(run)),
         columns,
         frame,
         "tblBids",
         totals=["Cost"],
         frozen_columns=2,
-        total_label="Total, selected bids",
-        counted=frame["selected"],
-        total_names={
-            "Cost": "Bids_Selected_Total" if area_code is None else "Borough_Bids_Selected_Total"
-        },
+        total_names={"Cost": "Bids_Total" if area_code is None else "Borough_Bids_Total"},
     )
+    _selected_total(ws, sheet, frame, area_code)
+    return sheet
+
+
+def _selected_total(
+    ws: Worksheet, sheet: DataSheet, frame: pl.DataFrame, area_code: str | None
+) -> None:
+    """The selected bids' cost beside the all-rows total (row 3 totals every row, as on every
+    table sheet; what the round spends is the selected bids' total)."""
+    label_column = sheet.placement.columns["Reason code"]
+    cell = put(ws, TOTALS_ROW, label_column, "Total, selected bids")
+    set_style(cell, font=styles.TOTAL_FONT, alignment=styles.TOTAL_LABEL_ALIGN)
+    amount = put(
+        ws,
+        TOTALS_ROW,
+        label_column + 1,
+        pounds(int(frame.filter(pl.col("selected"))["cost_pence"].sum())),
+        styles.POUNDS,
+    )
+    set_style(amount, font=styles.TOTAL_FONT, fill=styles.TOTAL_FILL, alignment=_LEFT)
+    name = "Bids_Selected_Total" if area_code is None else "Borough_Bids_Selected_Total"
+    name_range(ws, name, amount.coordinate)

@@ -334,12 +334,14 @@ class SheetWriter:
         styles.print_setup(self.ws, title_rows)
 
 
-def merge_across(ws: Worksheet, row: int, last_column: int) -> None:
-    """Merge A{row} to the last column: `ws.merge_cells` without its border and protection
-    copying, which was most of the Methodology sheet's time and changes nothing here (the
-    first cell has no border, and the default protection is what every cell has)."""
-    ws.merged_cells.add(MergedCellRange(ws, f"A{row}:{get_column_letter(last_column)}{row}"))
-    for column in range(2, last_column + 1):
+def merge_across(ws: Worksheet, row: int, last_column: int, first_column: int = 1) -> None:
+    """Merge a row's cells from `first_column` (A) to the last column: `ws.merge_cells` without
+    its border and protection copying, which was most of the Methodology sheet's time and
+    changes nothing here (the first cell has no border, and the default protection is what
+    every cell has)."""
+    first = get_column_letter(first_column)
+    ws.merged_cells.add(MergedCellRange(ws, f"{first}{row}:{get_column_letter(last_column)}{row}"))
+    for column in range(first_column + 1, last_column + 1):
         ws._cells[row, column] = MergedCell(ws, row=row, column=column)
 
 

@@ -1,29 +1,50 @@
-"""The London Summary sheet: what was run, how well it solved, and where every pound went."""
+"""The London Summary sheet: the board's first screen, then where every pound went, then the
+full scorecard and the facts of the run.
+
+Top to bottom: plain sentences for the latest year; boroughs below benchmark, London's
+coverage and the cost to reach benchmark per service and year; the same per year for all
+services; money by pot, by year and by service; the scorecard; what was run.
+"""
 
 from __future__ import annotations
 
 from collections import defaultdict
-from decimal import Decimal
 
 import polars as pl
+from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
-from pydantic import ValidationError
 
-from commissioning.analysis.scorecard import (
-    RULE_OBJECTIVE_LABEL,
-    Coverage,
-    Scorecard,
-    scorecard,
-)
+from commissioning.analysis.scorecard import RULE_OBJECTIVE_LABEL
 from commissioning.excel import run_facts, styles
-from commissioning.excel.layout import Column, Formula, SheetWriter, Value, name_range, pounds
+from commissioning.excel.board_figures import COST_SOURCE, BoardFigures, board_figures, headlines
+from commissioning.excel.fit import wrap_across
+from commissioning.excel.layout import (
+    Column,
+    Formula,
+    SheetWriter,
+    Value,
+    name_range,
+    pounds,
+    set_style,
+)
 from commissioning.excel.methodology_words import FAIRNESS_IN_WORDS
-from commissioning.money import pounds as pounds_text
+from commissioning.excel.names import pot_names, service_names
+from commissioning.excel.summary_scorecard import (
+    key_values_across,
+    run_scorecard,
+    write_scorecard,
+    write_unfundable,
+)
 from commissioning.results import RunResult
+
+__all__ = ["run_details", "run_scorecard", "write_summary"]
 
 MONEY = ("budget_pence", "committed_pence", "allocated_pence", "unspent_pence")
 # Named cells for the grand totals, so other workbooks and checks can refer to them by name.
 TOTAL_NAMES = ("Total_Budget", "Total_Committed", "Total_Allocated", "Total_Unspent")
+WIDTH = 8  # columns A to H: the sentences and wrapped values run across all of them
+# The map is left out of a run whose areas are not London's boroughs; the Summary says why.
+NO_MAP = "No London map: this run's areas are not the London boroughs."
 
 
 def run_details(run: RunResult) -> list[tuple[str, Value, str | None]]:
@@ -54,28 +75,131 @@ def run_details(run: RunResult) -> list[tuple[str, Value, str | None]]:
     return details
 
 
-def write_summary(ws: Worksheet, run: RunResult) -> None:
+def write_summary(ws: Worksheet, run: RunResult, coverage: pl.DataFrame, has_map: bool) -> None:
+    """`coverage`: london_coverage.cells of the run; `has_map`: whether the workbook has the
+    London map (the Summary says why not)."""
     writer = SheetWriter(ws)
-    writer.title(
-        "VAWG commissioning: London allocation",
-        "Money in £; every total equals the run's CSV results to the penny. Filters, coverage "
-        "and sources are on the other sheets.",
+    stamp = run_facts.run_date(run)
+    writer.title("VAWG commissioning: London allocation")
+    _paragraph(
+        writer,
+        f"Scenario: {run_facts.text(run, 'scenario', run.scenario.name)}. Run date: "
+        + (stamp.strftime("%d %B %Y %H:%M") if stamp else run_facts.NOT_RECORDED)
+        + ". Money in £; every figure equals the run's CSV files to the penny.",
+        styles.NOTE_FONT,
     )
+    card = run_scorecard(run)
+    figures = board_figures(run, card, coverage)
     writer.skip()
-    writer.key_values(run_details(run))
-    writer.key_values([("Areas", len(run.scenario.areas), styles.WHOLE)])
+    writer.subtitle("At a glance")
+    for line in headlines(run, card, figures):
+        _paragraph(writer, line)
+    if not has_map:
+        _paragraph(writer, NO_MAP, styles.NOTE_FONT)
+    _coverage_by_service(writer, run, figures)
+    _cost_by_year(writer, figures)
+    _money(writer, run)
+    _by_service(writer, run)
+    write_scorecard(writer, run, card)
+    writer.skip()
+    writer.subtitle("About this run")
+    key_values_across(writer, run_details(run))
+    write_unfundable(writer, run, card)
+    writer.finish(freeze="A3")
 
-    pots = run.table("pots")
+
+def _paragraph(writer: SheetWriter, text: str, font: Font | None = None) -> None:
+    """A sentence across columns A to H, wrapped."""
+    cell = writer.cell(writer.row, 1, text, font=font, fit=False)
+    wrap_across(writer.ws, cell.row, 1, WIDTH)
+    writer.row += 1
+
+
+def _coverage_by_service(writer: SheetWriter, run: RunResult, figures: BoardFigures) -> None:
+    names = service_names(run)
+    writer.skip()
+    writer.subtitle("Boroughs below benchmark, London's coverage and the cost to reach it")
+    _paragraph(
+        writer,
+        "London coverage = all boroughs' units ÷ all boroughs' benchmark targets. Coverage is "
+        "not capped here: 112% is 12% above benchmark (the scorecard below caps it at 100%). "
+        f"Cost to reach benchmark: {COST_SOURCE[figures.exact_costs]}. Borough by borough: the "
+        "Coverage by borough sheet.",
+        styles.NOTE_FONT,
+    )
+    placement = writer.table(
+        [
+            Column("Service"),
+            Column("Year"),
+            Column("Boroughs below benchmark", styles.WHOLE),
+            Column("Boroughs with a target", styles.WHOLE),
+            Column("London coverage", styles.PERCENT),
+            Column("Lowest coverage", styles.PERCENT),
+            Column("Lowest borough"),
+            Column("Cost to reach benchmark", styles.POUNDS),
+        ],
+        [
+            [
+                names.get(s.figures.service, s.figures.service),
+                s.figures.year,
+                s.figures.below,
+                s.figures.boroughs,
+                s.figures.london_ratio,
+                s.figures.lowest_ratio,
+                s.figures.lowest_borough,
+                pounds(s.cost_pence),
+            ]
+            for s in figures.services
+        ],
+    )
+    # Red only for below benchmark: the count of boroughs below and the lowest coverage.
+    for i, s in enumerate(figures.services):
+        if s.figures.below:
+            for column in (3, 6):
+                cell = writer.ws.cell(row=placement.first_row + i, column=column)
+                set_style(cell, fill=styles.BELOW_BENCHMARK_FILL, font=styles.BELOW_BENCHMARK_FONT)
+
+
+def _cost_by_year(writer: SheetWriter, figures: BoardFigures) -> None:
+    writer.skip()
+    writer.subtitle("All benchmarked services, by year")
+    writer.table(
+        [
+            Column("Year"),
+            Column("Boroughs below benchmark", styles.WHOLE),
+            Column("Boroughs with a target", styles.WHOLE),
+            Column("Cost to reach benchmark", styles.POUNDS),
+            Column("New money needed after unspent", styles.POUNDS),
+            Column("Cells a rule holds below benchmark", styles.WHOLE),
+        ],
+        [
+            [
+                y.year,
+                len(y.boroughs_below),
+                y.boroughs,
+                pounds(y.cost_pence),
+                pounds(y.extra_money_pence)
+                if y.extra_money_pence is not None
+                else "not worked out",
+                y.unreachable,
+            ]
+            for y in figures.years
+        ],
+    )
+
+
+def _money(writer: SheetWriter, run: RunResult) -> None:
+    """Money by pot (with a live check column and named totals) and by year."""
+    ws = writer.ws
+    names = pot_names(run)
     by_pot: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
     by_year: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0, 0])
-    pot_name: dict[str, str] = {}
-    for r in pots.iter_rows(named=True):
-        pot_name[r["pot"]] = r["pot_name"]
+    for r in run.table("pots").iter_rows(named=True):
+        names.setdefault(r["pot"], r["pot_name"])
         for k, key in enumerate(MONEY):
             by_pot[r["pot"]][k] += r[key]
             by_year[r["year"]][k] += r[key]
     grand = [sum(v[k] for v in by_pot.values()) for k in range(len(MONEY))]
-
     money = [Column(h, styles.POUNDS) for h in ("Budget", "Committed", "Allocated", "Unspent")]
     check = Column("Check: budget − committed − allocated − unspent", styles.POUNDS)
 
@@ -85,44 +209,42 @@ def write_summary(ws: Worksheet, run: RunResult) -> None:
     rows: list[list[Value]] = []
     for i, (pot, amounts) in enumerate(by_pot.items()):
         n = start + i
-        rows.append(
-            [pot, pot_name[pot], *[pounds(a) for a in amounts], Formula(f"=C{n}-D{n}-E{n}-F{n}")]
-        )
-    total_row_number = start + len(rows)
+        rows.append([names[pot], *[pounds(a) for a in amounts], _check(n)])
+    total = start + len(rows)
     placement = writer.table(
-        [Column("Pot"), Column("Pot name", width=44), *money, check],
+        [Column("Pot"), *money, check],
         rows,
         total_row=[
             "Total",
-            "",
             *[pounds(a) for a in grand],
-            Formula(
-                f"=C{total_row_number}-D{total_row_number}-E{total_row_number}-F{total_row_number}"
-            ),
+            _check(total),
         ],
     )
     for k, name in enumerate(TOTAL_NAMES):
-        name_range(ws, name, f"{'CDEF'[k]}{placement.last_row + 1}")
+        name_range(ws, name, f"{'BCDE'[k]}{placement.last_row + 1}")
 
     writer.skip()
     writer.subtitle("Money by year, all pots")
     writer.table(
-        [Column("Year"), Column(""), *money],
-        [[year, "", *[pounds(a) for a in amounts]] for year, amounts in sorted(by_year.items())],
-        total_row=["Total", "", *[pounds(a) for a in grand]],
+        [Column("Year"), *money],
+        [[year, *[pounds(a) for a in amounts]] for year, amounts in sorted(by_year.items())],
+        total_row=["Total", *[pounds(a) for a in grand]],
     )
-    _by_service(writer, run)
-    _scorecard(writer, run)
-    writer.finish(freeze="A3")
+
+
+def _check(row: int) -> Formula:
+    """Budget − committed − allocated − unspent, to the penny: the amounts are exact, but a
+    spreadsheet subtracts in binary and would show a red −£0.00."""
+    return Formula(f"=ROUND(B{row}-C{row}-D{row}-E{row},2)")
 
 
 def _by_service(writer: SheetWriter, run: RunResult) -> None:
     """Spend per service, all years: what pots committed first, and what the optimiser allocated.
 
     Commitments that buy no one service (a formula grant paid to areas) get a row of their own,
-    so the total is exactly the pots' committed plus allocated money.
+    named by the commitment, so the total is exactly the pots' committed plus allocated money.
     """
-    names = {s.id: s.name for s in run.scenario.services}
+    names = service_names(run)
     committed: dict[str, int] = defaultdict(int)
     allocated: dict[str, int] = defaultdict(int)
     unserviced: dict[str, int] = defaultdict(int)
@@ -142,7 +264,6 @@ def _by_service(writer: SheetWriter, run: RunResult) -> None:
     order += sorted((set(committed) | set(allocated)) - set(order))
     rows: list[list[Value]] = [
         [
-            s,
             names.get(s, s),
             pounds(committed[s]),
             pounds(allocated[s]),
@@ -152,7 +273,7 @@ def _by_service(writer: SheetWriter, run: RunResult) -> None:
         if committed.get(s) or allocated.get(s)
     ]
     rows += [
-        ["commitment", name, pounds(amount), pounds(0), pounds(amount)]
+        [name, pounds(amount), pounds(0), pounds(amount)]
         for name, amount in sorted(unserviced.items())
     ]
     total_committed = sum(committed.values()) + sum(unserviced.values())
@@ -161,8 +282,7 @@ def _by_service(writer: SheetWriter, run: RunResult) -> None:
     writer.subtitle("Spend by service, all years")
     writer.table(
         [
-            Column("Service"),
-            Column("Service name"),
+            Column("Service or commitment"),
             Column("Fixed commitments", styles.POUNDS),
             Column("Allocated", styles.POUNDS),
             Column("Total", styles.POUNDS),
@@ -170,162 +290,8 @@ def _by_service(writer: SheetWriter, run: RunResult) -> None:
         rows,
         total_row=[
             "Total",
-            "",
             pounds(total_committed),
             pounds(total_allocated),
             pounds(total_committed + total_allocated),
         ],
     )
-
-
-SCORECARD_TITLE = "Scorecard: the same definitions for every fairness rule"
-
-
-def _shown(coverage: Coverage | None) -> Value:
-    """Coverage as the scorecard states it: rounded down, so below benchmark never shows 100%."""
-    return None if coverage is None else Decimal(coverage.percent.removesuffix("%")) / 100
-
-
-def run_scorecard(run: RunResult) -> Scorecard:
-    """The scorecard `runs.with_scorecard` put in the summary, else the run's own, worked out.
-
-    The summary's is the same figures (it is computed from the tables at the precision their
-    CSV files keep), and working it out again was a fifth of the workbook's time.
-    """
-    recorded = run.summary.get("scorecard")
-    if isinstance(recorded, dict):
-        try:
-            return Scorecard.model_validate(recorded)
-        except ValidationError:
-            pass  # written by another version: work it out from the tables
-    return scorecard(run)
-
-
-def _scorecard(writer: SheetWriter, run: RunResult) -> None:
-    """The run's scorecard (commissioning.analysis.scorecard), as summary.json and the CLI."""
-    card = run_scorecard(run)
-    usable = card.affordability
-    ratio: Value = (
-        card.highest_over_lowest
-        if card.highest_over_lowest is not None
-        else "not defined (the lowest coverage is 0)"
-    )
-    writer.skip()
-    writer.subtitle(SCORECARD_TITLE)
-    writer.note(
-        "A cell is a borough × benchmarked service × year; coverage = min(1, (existing + bid + "
-        "funded units) ÷ benchmark target). £ short = units short rounded up to whole "
-        "purchasable amounts × "
-        "their cost."
-    )
-    writer.key_values(
-        [
-            ("Benchmarked cells", card.benchmarked_cells, styles.WHOLE),
-            (
-                "Lowest coverage, all benchmarked cells",
-                _shown(card.lowest_coverage),
-                styles.PERCENT,
-            ),
-            (
-                "Lowest coverage, cells some pot may fund",
-                _shown(card.lowest_coverage_fundable),
-                styles.PERCENT,
-            ),
-            ("Cells no pot may fund (counted above)", card.unfundable_cells, styles.WHOLE),
-            ("Cells below benchmark", card.cells_below, styles.WHOLE),
-            ("Boroughs below benchmark", card.boroughs_below_count, styles.WHOLE),
-            ("Boroughs below benchmark, by name", ", ".join(card.boroughs_below) or "none", None),
-            ("Spread of coverage: Gini coefficient", card.gini, "0.000"),
-            ("Spread of coverage: highest ÷ lowest", ratio, "0.000"),
-            ("Money unspent, all pots and years", pounds(card.unspent_pence), styles.POUNDS),
-            (
-                "Unspent money a below-benchmark cell could have used",
-                pounds(usable.unspent_usable_pence),
-                styles.POUNDS,
-            ),
-            *[
-                (f"Held by a rule: {h.pot} {h.year}", f"{h.rule} ({pounds_text(h.pence)})", None)
-                for h in usable.held
-            ],
-        ]
-    )
-    writer.skip()
-    writer.subtitle("Scorecard: short of benchmark by service, all years")
-    writer.table(
-        [
-            Column("Service"),
-            Column("Units funded", styles.UNITS),
-            Column("Units from bids", styles.UNITS),
-            Column("Units short", styles.UNITS),
-            Column("Granularity"),
-            Column("Amounts short (rounded up)", styles.WHOLE),
-            Column("Cost of one amount", styles.POUNDS),
-            Column("£ short of benchmark", styles.POUNDS),
-        ],
-        [
-            [
-                s.service,
-                s.units_funded,
-                s.units_from_bids,
-                s.units_short,
-                s.granularity,
-                s.granules_short,
-                pounds(s.granule_cost_pence),
-                pounds(s.short_pence),
-            ]
-            for s in card.services
-        ],
-        total_row=["Total", None, None, None, None, None, None, pounds(card.short_pence)],
-    )
-    writer.skip()
-    writer.subtitle("Scorecard: below benchmark by year")
-    writer.table(
-        [
-            Column("Year"),
-            Column("Benchmarked cells", styles.WHOLE),
-            Column("Cells below", styles.WHOLE),
-            Column("Boroughs below", styles.WHOLE),
-            Column("Lowest coverage", styles.PERCENT),
-        ],
-        [
-            [
-                y.year,
-                y.benchmarked_cells,
-                y.cells_below,
-                y.boroughs_below_count,
-                _shown(y.lowest_coverage),
-            ]
-            for y in card.years
-        ],
-    )
-    writer.skip()
-    writer.key_values(
-        [
-            (f"Boroughs below in {y.year}", ", ".join(y.boroughs_below) or "none", None)
-            for y in card.years
-        ]
-    )
-    if card.unfundable:
-        writer.skip()
-        writer.subtitle("Scorecard: benchmarked cells no pot may fund")
-        # One row per cell, so as many as there are areas: written as a long table, last.
-        writer.long_table(
-            [
-                Column("Year"),
-                Column("Area"),
-                Column("Area name"),
-                Column("Service"),
-                Column("Below benchmark"),
-            ],
-            pl.DataFrame(
-                [c.model_dump() for c in card.unfundable],
-                schema={
-                    "year": pl.String,
-                    "area_code": pl.String,
-                    "area_name": pl.String,
-                    "service": pl.String,
-                    "below_benchmark": pl.Boolean,
-                },
-                orient="row",
-            ),
-        )

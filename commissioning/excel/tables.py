@@ -41,9 +41,9 @@ def write_allocations(ws: Worksheet, run: RunResult, area_code: str | None = Non
         Column("Area code"),
         Column("Borough"),
         Column("Service"),
-        Column("Service name", width=30),
+        Column("Service name"),
         Column("Pot"),
-        Column("Pot name", width=30),
+        Column("Pot name"),
         Column("Units funded", styles.UNITS),
         Column("Cost", styles.POUNDS, pence=True),
     ]
@@ -56,7 +56,7 @@ def write_allocations(ws: Worksheet, run: RunResult, area_code: str | None = Non
         columns,
         frame,
         "tblAllocations",
-        totals=["Units funded", "Cost"],
+        totals=["Cost"],  # units of different services do not add up to anything
         frozen_columns=3,
         total_names={"Cost": "Allocations_Total" if area_code is None else "Borough_Funding_Total"},
     )
@@ -74,7 +74,7 @@ def write_pots(ws: Worksheet, run: RunResult) -> DataSheet:
     columns = [
         Column("Year"),
         Column("Pot"),
-        Column("Pot name", width=40),
+        Column("Pot name"),
         Column("Kind"),
         Column("Budget", styles.POUNDS, pence=True),
         Column("Committed", styles.POUNDS, pence=True),
@@ -114,10 +114,10 @@ def write_commitments(ws: Worksheet, run: RunResult, area_code: str | None = Non
     columns = [
         Column("Year"),
         Column("Commitment"),
-        Column("Name", width=30),
+        Column("Name", width=45, wrap=True),  # a bid's commitment names its provider
         Column("Pot"),
-        Column("Pot name", width=30),
-        Column("Service", width=30),
+        Column("Pot name"),
+        Column("Service"),
         Column("Area"),
         Column("Amount", styles.POUNDS, pence=True),
     ]
