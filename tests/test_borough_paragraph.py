@@ -189,3 +189,16 @@ def test_explain_reads_a_run_written_before_reason_codes(
     assert "Reaching benchmark would cost" not in out  # the granule costs came with the codes
     reasons = [line for line in out.splitlines() if line.startswith(f"  {Y} ")]
     assert len(reasons) == 2 and not any("[" in line for line in reasons)
+
+
+def test_selected_bids_are_named_by_their_provider(cut_run: RunResult) -> None:
+    bids = cut_run.table("bids").filter(pl.col("selected"))
+    assert bids.height, "the London fixture selects co-commissioning bids"
+    row = bids.row(0, named=True)
+    area = row["partner_areas"].split(";")[0]
+    provider = next(
+        b.provider for r in cut_run.scenario.bid_rounds for b in r.bids if b.id == row["bid"]
+    )
+    text = borough_paragraph(cut_run, area, row["year"])
+    assert f"Co-commissioning bids by {provider} give it" in text
+    assert row["bid"] not in text  # the scenario file's key is not for readers

@@ -82,18 +82,22 @@ def _money(run: RunResult, area_code: str, year: str, cells: list[dict[str, Any]
     ]
     selected = _selected_bids(run, area_code, year)
     if bid_parts or selected:
-        through = f" ({', '.join(selected)})" if selected else ""
+        through = f" by {'; '.join(selected)}" if selected else ""
         what = ", ".join(bid_parts) if bid_parts else "services"
         sentences.append(f"Co-commissioning bids{through} give it {what}.")
     return sentences
 
 
 def _selected_bids(run: RunResult, area_code: str, year: str) -> list[str]:
+    """The providers of the selected bids the area is a partner in (a reader knows who the
+    provider is; the bid's id is the scenario file's key)."""
     bids = run.tables.get("bids")
     if bids is None or bids.is_empty():
         return []
+    providers = {b.id: b.provider for r in run.scenario.bid_rounds for b in r.bids}
     rows = bids.filter(pl.col("selected"), pl.col("year") == year).to_dicts()
-    return sorted({r["bid"] for r in rows if area_code in (r["partner_areas"] or "").split(";")})
+    chosen = {r["bid"] for r in rows if area_code in (r["partner_areas"] or "").split(";")}
+    return sorted(providers.get(bid, bid) for bid in chosen)
 
 
 def _grants(run: RunResult, area_code: str, year: str) -> list[str]:
