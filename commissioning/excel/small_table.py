@@ -25,10 +25,10 @@ from commissioning.excel.cell_text import NO, NUMBER_END, NUMBER_START, YES, num
 if TYPE_CHECKING:
     from commissioning.excel.table_xml import TableRows, _ColumnPlan
 
-# Below this many cells a table is written here. At the London fixture's largest table (300
-# rows x 14 columns) Python is several times faster than polars; at 320 areas the tables hold
-# 100,000 cells and more, where polars is the faster.
-SMALL_TABLE_CELLS = 20_000
+# Up to this many cells a table is written here. Measured (2026-11-30, study and rows): Python
+# about 2 µs a cell, polars about 8 ms a table and 0.3 µs a cell: about even at 5,000 cells;
+# the London fixture's largest table is 4,200 (Cost to benchmark: 8 ms here, 14 ms by polars).
+SMALL_TABLE_CELLS = 6_000
 
 
 def is_small(frame: pl.DataFrame) -> bool:
@@ -102,8 +102,7 @@ def _value_xml(plan: _ColumnPlan) -> Callable[[Any], str]:
 
     def number(v: Any) -> str:
         if v == 0 and plan.floating:
-            # -0.0 and 0.0 are one key of a dict, and openpyxl writes "-0" and "0".
-            text = "-0" if math.copysign(1.0, v) < 0 else "0"
+            text = "-0" if math.copysign(1.0, v) < 0 else "0"  # as openpyxl writes them
         else:
             text = known.get(v) or number_text(v, kind)
         return f"{NUMBER_START}{text}{NUMBER_END}"
@@ -111,30 +110,45 @@ def _value_xml(plan: _ColumnPlan) -> Callable[[Any], str]:
     return number
 
 
+def _column_cells(
+    plan: _ColumnPlan, values: list[Any], numbers: list[str], style: str, blank_id: int | None
+) -> list[str]:
+    """One column's cells, row by row ("" where a blank cell writes nothing); each distinct
+    value's XML is made once (a long table repeats its names, years and amounts)."""
+    start = f'<c r="{plan.letter}'
+    blank = f'" s="{blank_id}" t="n" />' if blank_id is not None else ""
+    is_blank, write = _is_blank(plan), _value_xml(plan)
+    tails: dict[Any, str] = {}  # the cell's XML after its row number, by value
+    cells = []
+    for number, v in zip(numbers, values, strict=True):
+        # -0.0 and 0.0 are one key of a dict, and openpyxl writes "-0" and "0".
+        key = (v, math.copysign(1.0, v)) if type(v) is float and v == 0 else v
+        tail = tails.get(key)
+        if tail is None:
+            tail = blank if plan.has_blank and is_blank(v) else f'"{style}{write(v)}'
+            tails[key] = tail
+        cells.append(f"{start}{number}{tail}" if tail else "")
+    return cells
+
+
 def rows_xml(table: TableRows, style_ids: list[tuple[str, int | None]]) -> bytes:
     """The `<row>` elements TableRows.xml's polars query writes; `style_ids` gives each
     column's value style attribute and its blank cell's style id (None: a blank writes
     nothing), registered already in the order the query registers them."""
-    plans = table.plans
-    cells = []
-    for plan, (style, blank_id) in zip(plans, style_ids, strict=True):
-        blank = f'" s="{blank_id}" t="n" />' if blank_id is not None else None
-        cells.append((f'<c r="{plan.letter}', f'"{style}', blank, _is_blank(plan), plan))
-    writers = [_value_xml(plan) for plan in plans]
-    columns = [table.frame.get_column(plan.name).to_list() for plan in plans]
-    out = []
-    for i, row_values in enumerate(zip(*columns, strict=True)):
-        r = str(table.first_row + i)
-        height = table.heights.get(table.first_row + i)
-        sized = f' ht="{height:.16g}" customHeight="1"' if height is not None else ""
-        out.append(f'<row r="{r}"{sized}>')
-        for (start, style, blank, is_blank, plan), write, v in zip(
-            cells, writers, row_values, strict=True
-        ):
-            if plan.has_blank and is_blank(v):
-                if blank is not None:
-                    out.append(f"{start}{r}{blank}")
-            else:
-                out.append(f"{start}{r}{style}{write(v)}")
-        out.append("</row>")
-    return "".join(out).encode()
+    rows = range(table.first_row, table.last_row + 1)
+    numbers = [str(r) for r in rows]
+    # As openpyxl writes a row given a height: ht, then customHeight.
+    heights = table.heights
+    starts = [
+        f'<row r="{r}" ht="{heights[r]:.16g}" customHeight="1">'
+        if r in heights
+        else f'<row r="{r}">'
+        for r in rows
+    ]
+    columns = [
+        _column_cells(plan, table.frame.get_column(plan.name).to_list(), numbers, *ids)
+        for plan, ids in zip(table.plans, style_ids, strict=True)
+    ]
+    return "".join(
+        f"{start}{''.join(cells)}</row>" for start, *cells in zip(starts, *columns, strict=True)
+    ).encode()
