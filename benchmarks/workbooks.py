@@ -9,7 +9,8 @@ included, so the workbook has every sheet), written to a run directory and read 
 (time.perf_counter) and the median CPU seconds of this process (time.process_time: polars'
 threads count too), against the targets: the London workbook ≤ 0.25 s (issue 15), a borough
 workbook < 0.2 s. The machine is shared: the load average is printed, and the lowest time is
-the one least disturbed by others.
+the one least disturbed by others. polars runs on one thread, as the command runs it
+(`commissioning` sets POLARS_MAX_THREADS=1 unless told otherwise, and so does this script).
 """
 
 from __future__ import annotations
@@ -21,6 +22,9 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+# Before polars is imported (by commissioning): it reads the setting once, when it starts.
+os.environ.setdefault("POLARS_MAX_THREADS", "1")
 
 from commissioning.excel import write_borough_workbook, write_london_workbook
 from commissioning.results import RunResult

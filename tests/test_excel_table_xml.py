@@ -5,6 +5,8 @@ value, the way every long table was written before) saved by openpyxl alone, and
 `SheetWriter.long_table` (a polars frame made into row XML) saved by `files.save_workbook`;
 then it compares every part of the two files byte for byte: the sheet XML, the styles, the
 tables and the widths. Only the file's dates differ (openpyxl stamps the time of saving).
+Every case runs twice: with the table studied and written by polars, and by plain Python as
+a small table is (excel.small_table).
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 from openpyxl.comments import Comment
 
-from commissioning.excel import styles
+from commissioning.excel import small_table, styles
 from commissioning.excel.files import add_sheet, new_workbook, save_workbook
 from commissioning.excel.layout import Column, Formula, SheetWriter, Value, pounds
 
@@ -75,6 +77,14 @@ FLOATS = [
 ]
 WHOLE = [0, -5, 10**16, -(10**17), 2**53 + 1, None, 7, 123_456_789]
 PENCE = [0, 1, -1, 5, 12_340, 948_564, -153_436, 10**15 + 3, 10**17 + 7, 2**53 + 1, None]
+
+
+@pytest.fixture(autouse=True, params=["polars", "python"])
+def way_of_writing(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every table here is small: the polars way is taken when no table counts as small."""
+    if request.param == "polars":
+        monkeypatch.setattr(small_table, "SMALL_TABLE_CELLS", -1)
+    return str(request.param)
 
 
 def padded(values: list[Any]) -> list[Any]:

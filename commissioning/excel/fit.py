@@ -15,6 +15,7 @@ wraps word by word, as both programs do.
 from __future__ import annotations
 
 import math
+from collections.abc import Collection
 
 import polars as pl
 from openpyxl.cell.cell import Cell
@@ -22,7 +23,7 @@ from openpyxl.styles import Alignment
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from commissioning.excel import styles
+from commissioning.excel import small_table, styles
 from commissioning.excel.files import TableSheet
 from commissioning.excel.layout import merge_across, set_style
 
@@ -307,13 +308,14 @@ def fit_long_table(ws: Worksheet) -> None:
         if schema[name].to_python() is str
     ]
     # Each distinct text of an unwrapped column measured once (a long table repeats its names
-    # and years), all of them found in one query.
+    # and years), all of them found in one query, or in Python for a small table (a polars
+    # query costs more than the few hundred values it would find).
     unwrapped = [name for j, name in texts if j not in wrapped_columns]
-    distinct = (
-        frame.select(pl.col(n).unique().implode() for n in unwrapped).row(0, named=True)
-        if unwrapped
-        else {}
-    )
+    distinct: dict[str, Collection[str | None]] = {}
+    if unwrapped and small_table.is_small(frame):
+        distinct = {n: set(frame.get_column(n).to_list()) for n in unwrapped}
+    elif unwrapped:
+        distinct = frame.select(pl.col(n).unique().implode() for n in unwrapped).row(0, named=True)
     for j, name in texts:
         if j not in wrapped_columns:
             values = distinct[name]

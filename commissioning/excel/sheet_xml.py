@@ -25,7 +25,8 @@ from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.worksheet.worksheet import Worksheet
 
-from commissioning.excel.table_xml import TableRows, escape
+from commissioning.excel.cell_text import escape
+from commissioning.excel.table_xml import TableRows
 
 _ROWS_HERE = "sheetRowsGoHere"  # an element openpyxl writes where the rows belong
 _PLAIN_VALUES = (str, int, float, Decimal)

@@ -18,26 +18,32 @@ style ids and styles.xml are unchanged too (tests/test_excel_table_xml.py compar
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
-from openpyxl.cell.cell import ERROR_CODES
 from openpyxl.styles.cell_style import StyleArray
 from openpyxl.styles.numbers import BUILTIN_FORMATS_MAX_SIZE, BUILTIN_FORMATS_REVERSE
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.worksheet import Worksheet
 
-from commissioning.excel import styles
-from commissioning.excel.safe_text import MAX_CELL_TEXT, safe_text
+from commissioning.excel import small_table, styles
+from commissioning.excel.cell_text import (
+    NO,
+    NUMBER_END,
+    NUMBER_START,
+    TEXT_END,
+    TEXT_START,
+    YES,
+    Kind,
+    number_text,
+    odd_text,
+)
+from commissioning.excel.safe_text import MAX_CELL_TEXT
 
 if TYPE_CHECKING:
     from commissioning.excel.layout import Column
 
-Kind = Literal["text", "yes_no", "number", "pence", "blank"]
-
-_AS_OPENPYXL = "%.16g"  # how openpyxl writes a number (openpyxl.compat.strings.safe_string)
 _EXACT_INTEGER = 2**53  # "%.16g" of an integer up to this is its digits (beyond, a float's)
 # Widths layout._shown_width gives a blank, a yes/no, a percentage and a NaN.
 _PERCENT_FORMATS = (styles.PERCENT, styles.SHARE, styles.PERCENT_POINTS)
@@ -50,33 +56,6 @@ _BREAK_OR_CONTROL = r"\x00-\x1f\x{85}\x{2028}\x{2029}"
 _PLAIN_TEXT = (
     rf"^[^\s{_BREAK_OR_CONTROL}=+\-@＝＋－＠#](?:[^{_BREAK_OR_CONTROL}]*[^\s{_BREAK_OR_CONTROL}])?$"
 )
-_TEXT_START, _TEXT_END = ' t="inlineStr"><is><t>', "</t></is></c>"
-_NUMBER_START, _NUMBER_END = ' t="n"><v>', "</v></c>"
-
-
-def escape(text: str) -> str:
-    """ElementTree's escaping of element text (what openpyxl writes)."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def _odd_text(value: str) -> tuple[str, float]:
-    """A cell's XML after its style, for text that is not plain, and the width it needs."""
-    width = max((len(line) for line in value.splitlines()), default=0) * 1.1
-    stored = safe_text(value)
-    if stored == "":
-        return ' t="inlineStr" />', width
-    if stored in ERROR_CODES:
-        return f' t="e"><v>{escape(stored)}</v></c>', width
-    stripped = stored.strip()
-    space = ' xml:space="preserve"' if stripped and stored != stripped else ""
-    return f' t="inlineStr"><is><t{space}>{escape(stored)}</t></is></c>', width
-
-
-def _number_text(value: Any, kind: Kind) -> str:
-    """A number's text in the cell, as openpyxl writes the value `layout.put` stores."""
-    if kind == "pence":
-        return _AS_OPENPYXL % float(Decimal(value) / 100)  # as layout.pounds(pence)
-    return _AS_OPENPYXL % value
 
 
 def _kind(column: Column, dtype: pl.DataType) -> Kind:
@@ -124,8 +103,7 @@ class _ColumnPlan:
         if self.kind == "blank":
             return []
         if self.kind == "yes_no":
-            yes, no = (f"{_TEXT_START}{word}{_TEXT_END}" for word in ("Yes", "No"))
-            return [pl.when(values).then(pl.lit(yes)).otherwise(pl.lit(no))]
+            return [pl.when(values).then(pl.lit(YES)).otherwise(pl.lit(NO))]
         if self.kind == "text":
             escaped = values
             if self.needs_escape:
@@ -135,9 +113,9 @@ class _ColumnPlan:
                     .str.replace_all(">", "&gt;", literal=True)
                 )
             if not self.special:
-                return [_TEXT_START, escaped, _TEXT_END]
+                return [TEXT_START, escaped, TEXT_END]
             odd = values.replace_strict(self.special, self.special_xml, default=None)
-            plain = _concat([_TEXT_START, escaped, _TEXT_END])
+            plain = _concat([TEXT_START, escaped, TEXT_END])
             return [pl.when(values.is_in(self.special)).then(odd).otherwise(plain)]
         if self.kind == "number" and not self.floating and not self.special:
             text = values.cast(pl.String)  # whole numbers up to 2**53: their digits
@@ -149,7 +127,7 @@ class _ColumnPlan:
             # polars takes -0.0 and 0.0 for one value, and openpyxl writes "-0" and "0".
             zero = pl.when(1 / values < 0).then(pl.lit("-0")).otherwise(pl.lit("0"))
             text = pl.when(values == 0).then(zero).otherwise(text)
-        return [_NUMBER_START, text, _NUMBER_END]
+        return [NUMBER_START, text, NUMBER_END]
 
 
 def _concat(pieces: list[Piece]) -> pl.Expr:
@@ -188,6 +166,9 @@ class TableRows:
         write these rows: after the rows above them, before the rows below."""
         for style in self.style_order:
             wb._cell_styles.add(style)
+        style_ids = [_style_ids(wb, plan) for plan in self.plans]
+        if small_table.is_small(self.frame):
+            return small_table.rows_xml(self, style_ids)
         row = pl.int_range(self.first_row, self.last_row + 1).cast(pl.String)
         pieces: list[Piece] = ['<row r="', row, '">']
         if self.heights:
@@ -197,28 +178,36 @@ class TableRows:
                 for r in range(self.first_row, self.last_row + 1)
             ]
             pieces = ['<row r="', row, '"', pl.lit(pl.Series(sized, dtype=pl.String)), ">"]
-        for plan in self.plans:
-            pieces += self._cell(wb, plan, row)
+        for plan, ids in zip(self.plans, style_ids, strict=True):
+            pieces += _cell(plan, row, *ids)
         text = self.frame.select(_concat([*pieces, "</row>"]).str.join("").cast(pl.Binary)).item()
         return bytes(text)
 
-    @staticmethod
-    def _cell(wb: Workbook, plan: _ColumnPlan, row: pl.Expr) -> list[Piece]:
-        style = ""
-        if any(plan.value_style):
-            style = f' s="{wb._cell_styles.add(plan.value_style)}"'
-        cell: list[Piece] = [f'<c r="{plan.letter}', row, f'"{style}', *plan.value()]
-        if not plan.has_blank:
-            return cell
-        if any(plan.blank_style):
-            # A blank cell keeps its style (a wrapped column), as openpyxl writes it.
-            blank_id = wb._cell_styles.add(plan.blank_style)
-            blank = _concat([f'<c r="{plan.letter}', row, f'" s="{blank_id}" t="n" />'])
-        else:
-            blank = pl.lit("")
-        if plan.kind == "blank":
-            return [blank]
-        return [pl.when(plan.blank()).then(blank).otherwise(_concat(cell))]
+
+def _style_ids(wb: Workbook, plan: _ColumnPlan) -> tuple[str, int | None]:
+    """A column's value style attribute and its blank cells' style id (None: a blank cell
+    writes nothing), registered column by column as openpyxl would."""
+    style = ""
+    if any(plan.value_style):
+        style = f' s="{wb._cell_styles.add(plan.value_style)}"'
+    blank_id = None
+    if plan.has_blank and any(plan.blank_style):
+        # A blank cell keeps its style (a wrapped column), as openpyxl writes it.
+        blank_id = wb._cell_styles.add(plan.blank_style)
+    return style, blank_id
+
+
+def _cell(plan: _ColumnPlan, row: pl.Expr, style: str, blank_id: int | None) -> list[Piece]:
+    cell: list[Piece] = [f'<c r="{plan.letter}', row, f'"{style}', *plan.value()]
+    if not plan.has_blank:
+        return cell
+    if blank_id is not None:
+        blank = _concat([f'<c r="{plan.letter}', row, f'" s="{blank_id}" t="n" />'])
+    else:
+        blank = pl.lit("")
+    if plan.kind == "blank":
+        return [blank]
+    return [pl.when(plan.blank()).then(blank).otherwise(_concat(cell))]
 
 
 def _study(plan: _ColumnPlan) -> list[pl.Expr]:
@@ -270,7 +259,10 @@ def table_rows(
         _ColumnPlan(str(j), get_column_letter(j + 1), _kind(column, dtype), dtype.is_float())
         for j, (column, dtype) in enumerate(zip(columns, frame.dtypes, strict=True))
     ]
-    facts = frame.select([e for plan in plans for e in _study(plan)]).row(0, named=True)
+    if small_table.is_small(frame):
+        facts = small_table.study(plans, frame)
+    else:
+        facts = frame.select([e for plan in plans for e in _study(plan)]).row(0, named=True)
     widths: dict[int, float] = {}
     events: list[tuple[int, int, bool]] = []  # (first row using it, column, the blank style?)
     for j, (plan, column) in enumerate(zip(plans, columns, strict=True)):
@@ -305,7 +297,7 @@ def _learn(
     if plan.kind == "text":
         plan.needs_escape = bool(facts[f"{j} needs escape"])
         plan.special = facts[f"{j} special"]
-        found = [_odd_text(value) for value in plan.special]
+        found = [odd_text(value) for value in plan.special]
         plan.special_xml = [xml for xml, _ in found]
         widths += [width for _, width in found]
         if facts[f"{j} longest"] is not None:
@@ -319,7 +311,7 @@ def _learn(
             plan.special = facts[f"{j} special"]
         elif biggest is not None and biggest > _EXACT_INTEGER:
             plan.special = frame.get_column(j).drop_nulls().unique().to_list()
-        plan.special_xml = [_number_text(v, plan.kind) for v in plan.special]
+        plan.special_xml = [number_text(v, plan.kind) for v in plan.special]
         if column.number_format in _PERCENT_FORMATS:
             if facts[f"{j} has value"] or facts[f"{j} has nan"]:
                 widths.append(_PERCENT_WIDTH)
