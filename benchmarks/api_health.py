@@ -20,10 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -38,19 +35,13 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from live_server import free_port, running, serve_command  # noqa: E402
+
 from commissioning.scenario_io import load_scenario, scenario_json  # noqa: E402
 from commissioning.store import open_store  # noqa: E402
 
 LONDON = ROOT / "fixtures" / "london-2019" / "scenario.json"
-SERVE = "import sys\nfrom commissioning.cli import main\nsys.exit(main())\n"
 FINISHED = {"succeeded", "failed", "infeasible", "cancelled"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def cpu_seconds(pid: int) -> float:
@@ -68,41 +59,14 @@ class Server:
 @contextmanager
 def server(folder: Path, workers: int) -> Iterator[Server]:
     port = free_port()
-    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store"]
-    argv += [str(folder / "api.sqlite3"), "--workers", str(workers), "--log-level", "warning"]
-    argv += ["--web-workers", "1"]  # one web process: its own CPU is the last column
-    log = (folder / "server.log").open("wb")
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    process = subprocess.Popen(
-        [sys.executable, "-c", SERVE, *argv],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-        env=env,
+    command = serve_command(
+        *("--host", "127.0.0.1", "--port", str(port), "--store", str(folder / "api.sqlite3")),
+        *("--workers", str(workers), "--log-level", "warning"),
+        *("--web-workers", "1"),  # one web process: its own CPU is the last column
     )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit((folder / "server.log").read_text())
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit("the server did not start")
-            time.sleep(0.1)
+    with running(command, folder / "server.log", f"{url}/health") as process:
         yield Server(url, process.pid)
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)  # the server and its worker processes
-        process.wait(timeout=30)
-        log.close()
 
 
 @dataclass

@@ -29,8 +29,6 @@ import asyncio
 import os
 import re
 import shutil
-import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,25 +44,12 @@ import httpx
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from live_server import free_port, repository_env, running, serve_command  # noqa: E402
+
 from commissioning.scenario_io import load_scenario, scenario_json  # noqa: E402
 from commissioning.store import open_store  # noqa: E402
 
 FIXTURE = REPO / "fixtures" / "london-2019" / "scenario.json"
-SERVE = (
-    "import argparse, sys\n"
-    "from commissioning.api.cli_commands import register\n"
-    "parser = argparse.ArgumentParser(prog='commissioning')\n"
-    "register(parser.add_subparsers(dest='command', required=True))\n"
-    "args = parser.parse_args(sys.argv[1:])\n"
-    "sys.exit(args.run(args))\n"
-)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 def granian_command(store_path: Path, port: int, web_workers: int) -> tuple[list[str], dict]:
@@ -86,7 +71,7 @@ def granian_command(store_path: Path, port: int, web_workers: int) -> tuple[list
         f"--port {port} --workers {web_workers} --log-level warning "
         "commissioning.api.web_workers:app_for_web_worker"
     )
-    env = {**os.environ, SETTINGS_ENV: settings_to_env(settings), "PYTHONPATH": str(REPO)}
+    env = repository_env(**{SETTINGS_ENV: settings_to_env(settings)})
     return ["sh", "-c", command], env
 
 
@@ -101,44 +86,14 @@ def server(folder: Path, web_workers: int, kind: str) -> Iterator[tuple[str, str
     if kind == "granian":
         command, env = granian_command(store_path, port, web_workers)
     else:
-        argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store_path)]
-        argv += ["--workers", "1", "--log-level", "warning"]
-        if web_workers != 1:  # one web process is also what a server without the option runs
-            argv += ["--web-workers", str(web_workers)]
-        command = [sys.executable, "-c", SERVE, *argv]
-    log = folder / f"server-{kind}-{web_workers}.log"
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            cwd=REPO,
-            env=env,
+        command = serve_command(
+            *("--host", "127.0.0.1", "--port", str(port), "--store", str(store_path)),
+            *("--workers", "1", "--log-level", "warning", "--web-workers", str(web_workers)),
         )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise SystemExit(f"the server stopped:\n{log.read_text()}")
-            try:
-                if httpx.get(f"{url}/schema/openapi.json", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise SystemExit(f"the server did not start:\n{log.read_text()}")
-            time.sleep(0.1)
+    log = folder / f"server-{kind}-{web_workers}.log"
+    with running(command, log, f"{url}/health", env) as process:
         yield url, commissioner, process.pid
-    finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGINT)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
 
 
 def published_run(url: str, commissioner: str) -> str:

@@ -15,12 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import re
-import signal
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -33,56 +29,27 @@ import httpx
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from live_server import free_port, running, serve_command  # noqa: E402
+
 from commissioning.api.services import lifecycle, runs, scenarios  # noqa: E402
 from commissioning.api.services.access import Principal  # noqa: E402
 from commissioning.scenario_io import load_scenario, scenario_json  # noqa: E402
 from commissioning.store import open_store  # noqa: E402
 
 LONDON = ROOT / "fixtures" / "london-2019" / "scenario.json"
-SERVE = "import sys\nfrom commissioning.cli import main\nsys.exit(main())\n"
 CAMDEN = "E09000007"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @contextmanager
 def server(store_path: Path) -> Iterator[str]:
     port = free_port()
-    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store_path)]
-    argv += ["--workers", "1", "--web-workers", "1", "--log-level", "warning"]
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
-    with (store_path.parent / "server.log").open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-c", SERVE, *argv],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=env,
-            start_new_session=True,
-        )
+    command = serve_command(
+        *("--host", "127.0.0.1", "--port", str(port), "--store", str(store_path)),
+        *("--workers", "1", "--web-workers", "1", "--log-level", "warning"),
+    )
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError((store_path.parent / "server.log").read_text())
-            time.sleep(0.1)
+    with running(command, store_path.parent / "server.log", f"{url}/health"):
         yield url
-    finally:
-        os.killpg(process.pid, signal.SIGINT)
-        process.wait(timeout=30)
 
 
 def signed_in(url: str, key: str) -> httpx.Client:
