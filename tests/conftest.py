@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_support import postgres_cluster, postgres_url  # noqa: F401 (fixtures)
 
 from commissioning.models import Scenario
 from commissioning.scenario_io import load_scenario, scenario_json

@@ -422,8 +422,6 @@ def run_sweep(
     with_knee: bool = True,
 ) -> Sweep:
     """Solve every step (and, for one money axis, find the knee points exactly)."""
-    from commissioning.analysis.knee import find_knees, knee_applies
-
     check_axes(scenario, axes)
     points = grid(axes)
     own = solver is None
@@ -440,12 +438,30 @@ def run_sweep(
 
     try:
         steps = pool.map(scenario, axes, points, tick)
-        knees = None
-        if with_knee and knee_applies(axes):
-            knees = find_knees(scenario, axes[0], steps, pool, tick, total)
+        return sweep_of_steps(scenario, axes, steps, pool, tick, total, with_knee=with_knee)
     finally:
         if own:
             pool.close()
+
+
+def sweep_of_steps(
+    scenario: Scenario,
+    axes: Sequence[Axis],
+    steps: Sequence[StepResult],
+    solver: Solver,
+    on_done: Callable[[StepResult], None] | None = None,
+    total: list[int] | None = None,
+    *,
+    with_knee: bool = True,
+) -> Sweep:
+    """The sweep made of its solved steps (in step order), with its knees found by `solver`
+    (more solves) when they apply: the last part of `run_sweep`, also run by the distributed
+    queue once every step has been solved as a job of its own (commissioning.queue)."""
+    from commissioning.analysis.knee import find_knees, knee_applies
+
+    knees = None
+    if with_knee and knee_applies(axes):
+        knees = find_knees(scenario, axes[0], steps, solver, on_done, total)
     base = {k: v for axis in axes for k, v in figures_at(scenario, axis.path).items()}
     return Sweep(scenario.name, scenario.content_hash(), tuple(axes), base, tuple(steps), knees)
 

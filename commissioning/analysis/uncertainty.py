@@ -500,9 +500,7 @@ def run_uncertainty(
     on_step: StepCallback | None = None,
 ) -> UncertaintyResult:
     """Solve every draw (in `jobs` worker processes) and keep the outcomes in draw order."""
-    items = check_settings(scenario, settings)
-    counts = [len(expand(scenario, r.path)) for r in settings.ranges]
-    factors = draw_factors(settings, counts)
+    items, factors = plan_draws(scenario, settings)
     total = settings.draws
     results: list[Any] = [None] * total
     done = 0
@@ -541,6 +539,29 @@ def run_uncertainty(
                     following = next(rows, None)
                     if following is not None:
                         pending.add(pool.submit(_solve_draw, following[0], items, following[1]))
+    return result_of_draws(settings, items, factors, results)
+
+
+def plan_draws(scenario: Scenario, settings: Settings) -> tuple[list[str], list[list[Decimal]]]:
+    """The items the ranges vary and every draw's factors (seeded: the same every time)."""
+    items = check_settings(scenario, settings)
+    counts = [len(expand(scenario, r.path)) for r in settings.ranges]
+    return items, draw_factors(settings, counts)
+
+
+def solve_draw(
+    scenario: Scenario, budget_pot: str | None, items: list[str], factors: list[Decimal]
+) -> Any:
+    """One draw solved in this process: (cells, outcome), or the reason it could not be."""
+    _start_worker(scenario, budget_pot)
+    return _solve_draw(0, items, factors)[1]
+
+
+def result_of_draws(
+    settings: Settings, items: list[str], factors: list[list[Decimal]], results: list[Any]
+) -> UncertaintyResult:
+    """The uncertainty run made of its solved draws, in draw order (`solve_draw`'s answers)."""
+    total = settings.draws
     failed = [(i, r) for i, r in enumerate(results) if isinstance(r, str)]
     if failed:
         index, reason = failed[0]

@@ -42,7 +42,7 @@ from commissioning.api.idempotency import idempotency_middleware
 from commissioning.api.key_cache import KeyCache
 from commissioning.api.problems import problem_types_markdown
 from commissioning.api.query_params import refuse_unknown_parameters
-from commissioning.api.queue import RunQueue
+from commissioning.api.run_queues import run_queue_for
 from commissioning.api.services.reference import reference_scenario
 from commissioning.api.settings import ApiSettings
 from commissioning.api.table_cache import TableCache
@@ -129,16 +129,8 @@ def _cors(settings: ApiSettings) -> CORSConfig | None:
 
 def create_app(settings: ApiSettings | None = None) -> Litestar:
     settings = settings or ApiSettings()
-    store: Store = store_at(settings.store_path)
-    run_queue = RunQueue(
-        store,
-        workers=settings.workers,
-        queue_size=settings.queue_size,
-        retry_after_seconds=settings.retry_after_seconds,
-        memory_mib=settings.worker_memory_mib,
-        run_time_limit_seconds=settings.run_time_limit_seconds,
-        shared=settings.shared_queue,
-    )
+    store: Store = store_at(settings.store)
+    run_queue = run_queue_for(settings, store)  # in-process pool, or the PostgreSQL queue
 
     @asynccontextmanager
     async def lifespan(_: Litestar) -> AsyncIterator[None]:
@@ -149,7 +141,7 @@ def create_app(settings: ApiSettings | None = None) -> Litestar:
             await anyio.to_thread.run_sync(store.recover)
             await anyio.to_thread.run_sync(remove_output_leftovers, store.data_dir)
             await anyio.to_thread.run_sync(check_reference, settings)
-        run_queue.open()
+        await run_queue.open_async()
         # What start-up made (modules, the app, its routes) lives as long as the app: frozen,
         # the collector's full passes no longer walk it during requests (unfrozen, one pass took
         # about 90 ms on the 2-core machine, landing on whichever page was being answered).

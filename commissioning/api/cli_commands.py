@@ -9,7 +9,14 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from commissioning.store import ROLES, default_store_path
+from commissioning.store import (
+    DEFAULT_STORE_PATH,
+    ROLES,
+    StoreLocation,
+    StoreLocationError,
+    default_store_path,
+    store_location,
+)
 
 EXIT_BAD_INPUT = 2
 AREA_CODE = re.compile(r"^[EWSN][0-9]{8}$")  # ASCII digits only
@@ -17,12 +24,15 @@ AREA_CODE = re.compile(r"^[EWSN][0-9]{8}$")  # ASCII digits only
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `serve` and `keys` to the `commissioning` command's subparsers."""
-    store_help = f"SQLite store file (default: $COMMISSIONING_STORE or {default_store_path()})"
+    store_help = (
+        "the store: a SQLite file, sqlite:///file or postgresql://user@host/db "
+        f"(default: $COMMISSIONING_STORE, else {DEFAULT_STORE_PATH})"
+    )
 
     serve = subparsers.add_parser("serve", help="run the HTTP API (uvicorn)")
     serve.add_argument("--host", default="127.0.0.1", help="interface to listen on")
     serve.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    serve.add_argument("--store", type=Path, help=store_help)
+    serve.add_argument("--store", type=_store_arg, help=store_help)
     serve.add_argument(
         "--workers", type=int, help="solver worker processes (default: CPU cores − 1, at least 1)"
     )
@@ -41,6 +51,22 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     serve.add_argument("--log-level", default="info", help="uvicorn log level (default info)")
     serve.set_defaults(run=_serve)
 
+    worker = subparsers.add_parser(
+        "worker",
+        help="solve queued runs from a PostgreSQL store (run one per core, on any machines)",
+    )
+    worker.add_argument(
+        "--store", type=_store_arg, help="the PostgreSQL store (default: $COMMISSIONING_STORE)"
+    )
+    worker.add_argument("--name", help="the worker's name in logs (default: host:pid)")
+    worker.add_argument(
+        "--memory-mib",
+        type=int,
+        help="memory one worker may allocate (default: $COMMISSIONING_WORKER_MEMORY_MIB or 4096)",
+    )
+    worker.add_argument("--log-level", default="warning", help="log level (default warning)")
+    worker.set_defaults(run=_worker)
+
     keys = subparsers.add_parser("keys", help="manage API keys")
     key_commands = keys.add_subparsers(dest="keys_command", required=True)
 
@@ -48,17 +74,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--role", required=True, choices=ROLES)
     create.add_argument("--area", help="the borough's ONS code (borough_lead keys only)")
     create.add_argument("--label", default="", help="who or what the key is for")
-    create.add_argument("--store", type=Path, help=store_help)
+    create.add_argument("--store", type=_store_arg, help=store_help)
     create.set_defaults(run=_keys_create)
 
     listing = key_commands.add_parser("list", help="list API keys (never their secrets)")
-    listing.add_argument("--store", type=Path, help=store_help)
+    listing.add_argument("--store", type=_store_arg, help=store_help)
     listing.set_defaults(run=_keys_list)
 
     revoke = key_commands.add_parser("revoke", help="revoke an API key by its id")
     revoke.add_argument("key_id", help="the key's id, as printed by `keys create` or `keys list`")
-    revoke.add_argument("--store", type=Path, help=store_help)
+    revoke.add_argument("--store", type=_store_arg, help=store_help)
     revoke.set_defaults(run=_keys_revoke)
+
+
+def shown_store(location: StoreLocation) -> str:
+    """The store as a person may see it: a PostgreSQL URL without its password."""
+    if isinstance(location, str):
+        from commissioning.store.postgres import redacted
+
+        return redacted(location)
+    return str(location)
+
+
+def _store_arg(text: str) -> StoreLocation:
+    try:
+        return store_location(text)
+    except StoreLocationError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def _fail(message: str) -> int:
@@ -74,6 +116,7 @@ def _serve(args: argparse.Namespace) -> int:
         ApiSettings,
         default_reference_scenario,
         default_workers,
+        with_store,
     )
     from commissioning.api.web_processes import check_port_free, run_web_processes
     from commissioning.api.web_workers import (
@@ -94,7 +137,7 @@ def _serve(args: argparse.Namespace) -> int:
         return _fail("--web-workers must be at least 1")
     try:  # worker limits come from the environment and may be mistyped there
         settings = ApiSettings(
-            store_path=args.store or default_store_path(),
+            **with_store(args.store or default_store_path()),  # type: ignore[arg-type]
             workers=args.workers or default_workers(),
             queue_size=args.queue_size,
             reference_scenario=args.reference_scenario or default_reference_scenario(),
@@ -104,7 +147,7 @@ def _serve(args: argparse.Namespace) -> int:
     web_workers = args.web_workers or default_web_workers()
     print(
         f"commissioning API on http://{args.host}:{args.port}/api/v1 "
-        f"(docs: /schema; store: {settings.store_path}; web workers: {web_workers}; "
+        f"(docs: /schema; store: {shown_store(settings.store)}; web workers: {web_workers}; "
         f"solver workers: {settings.workers})",
         file=sys.stderr,
     )
@@ -124,6 +167,34 @@ def _serve(args: argparse.Namespace) -> int:
     os.environ[SETTINGS_ENV] = settings_to_env(replace(settings, shared_queue=True))
     os.environ[PARENT_ENV] = str(os.getpid())
     return run_web_processes(web_workers, args.host, args.port, args.log_level)
+
+
+def _worker(args: argparse.Namespace) -> int:
+    import logging
+
+    from commissioning.api.settings import _from_env, default_worker_memory_mib
+    from commissioning.queue.context import default_worker_name
+    from commissioning.queue.worker import (
+        DEFAULT_HEARTBEAT_SECONDS,
+        DEFAULT_STALLED_SECONDS,
+        HEARTBEAT_ENV,
+        STALLED_ENV,
+        WorkerSettings,
+        run_worker,
+    )
+
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(name)s %(message)s")
+    try:
+        settings = WorkerSettings(
+            store=args.store or default_store_path(),
+            name=args.name or default_worker_name(),
+            memory_mib=args.memory_mib or default_worker_memory_mib(),
+            heartbeat_seconds=_from_env(HEARTBEAT_ENV, float, DEFAULT_HEARTBEAT_SECONDS),
+            stalled_seconds=_from_env(STALLED_ENV, float, DEFAULT_STALLED_SECONDS),
+        )
+    except ValueError as exc:
+        return _fail(str(exc))
+    return run_worker(settings)
 
 
 def _keys_create(args: argparse.Namespace) -> int:

@@ -106,6 +106,13 @@ class RunQueue:
         return self._slots
 
     @property
+    def busy_workers(self) -> int:
+        return len(self._running)
+
+    async def open_async(self) -> None:
+        self.open()
+
+    @property
     def worker_pids(self) -> dict[str, int]:
         """Run id → pid of the process solving it, for the runs being solved now."""
         return {run_id: w.process.pid for run_id, w in self._running.items()}

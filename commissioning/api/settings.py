@@ -8,7 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from commissioning.store import default_store_path
+from commissioning.store import (
+    DEFAULT_STORE_PATH,
+    StoreLocation,
+    default_store_path,
+    is_postgres,
+)
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_REFERENCE_SCENARIO = REPO_ROOT / "fixtures" / "london-2019" / "scenario.json"
@@ -83,11 +88,29 @@ def default_cors_origins() -> tuple[str, ...]:
         raise ValueError(f"${CORS_ORIGINS_ENV}: {exc}") from None
 
 
+def _default_location() -> tuple[Path, str | None]:
+    """$COMMISSIONING_STORE as (SQLite file, PostgreSQL URL): one of them names the store."""
+    location = default_store_path()
+    if is_postgres(location):
+        return Path(DEFAULT_STORE_PATH), str(location)
+    return Path(location), None
+
+
+def with_store(location: StoreLocation) -> dict[str, object]:
+    """The ApiSettings fields naming `location` (a SQLite file or a PostgreSQL URL)."""
+    if is_postgres(location):
+        return {"store_url": str(location)}
+    return {"store_path": Path(location), "store_url": None}
+
+
 @dataclass(frozen=True)
 class ApiSettings:
     """Everything `create_app` needs; the defaults suit one server on one machine."""
 
-    store_path: Path = field(default_factory=default_store_path)
+    store_path: Path = field(default_factory=lambda: _default_location()[0])
+    """The SQLite store's file (used unless `store_url` is set)."""
+    store_url: str | None = field(default_factory=lambda: _default_location()[1])
+    """A PostgreSQL store's postgresql:// URL: runs then go to `commissioning worker`s."""
     reference_scenario: Path = field(default_factory=default_reference_scenario)
     workers: int = field(default_factory=default_workers)
     queue_size: int = 8
@@ -106,7 +129,14 @@ class ApiSettings:
     """One of several web processes on this store (`serve --web-workers N`): the parent has
     recovered the store, and queue limits and solver slots are shared (api/web_workers.py)."""
 
+    @property
+    def store(self) -> StoreLocation:
+        """Where the store is: the PostgreSQL URL if one is set, else the SQLite file."""
+        return self.store_url or self.store_path
+
     def __post_init__(self) -> None:
+        if self.store_url is not None and not is_postgres(self.store_url):
+            raise ValueError(f"store_url must be a postgresql:// URL, not {self.store_url!r}")
         if self.workers < 1:
             raise ValueError("workers must be at least 1")
         if self.queue_size < 0:

@@ -89,7 +89,7 @@ def prepare_store(settings: ApiSettings) -> int:
     from commissioning.safe_output import remove_output_leftovers
     from commissioning.store import store_at
 
-    store = store_at(settings.store_path)
+    store = store_at(settings.store)
     try:
         failed = store.recover()
         remove_output_leftovers(store.data_dir)

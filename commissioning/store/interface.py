@@ -1,7 +1,8 @@
 """What the engine needs from a store of API keys, scenarios and runs, whatever holds them.
 
-The SQLite store is the default; a PostgreSQL store only has to implement `Store` (and stay
-picklable, because worker processes receive the store and open their own connections).
+The SQLite store is the default; the PostgreSQL store (store/postgres.py) implements the same
+`Store`. Both stay picklable, because worker processes receive the store and open their own
+connections.
 """
 
 from __future__ import annotations
@@ -214,6 +215,11 @@ class Store(Protocol, metaclass=_ProtocolAnsweredPerClass):
         longer queued (e.g. failed at restart)."""
         ...
 
+    def take_over_run(self, run_id: str, lease: str) -> bool:
+        """queued/running -> running under a new `lease`: a retried job takes a run over from a
+        worker that died (the old lease can then write nothing); False if it has finished."""
+        ...
+
     def set_progress(self, run_id: str, lease: str, done: int, total: int) -> bool:
         """Record how many of a running run's solves are done; False if the lease has gone."""
         ...
@@ -258,7 +264,13 @@ class Store(Protocol, metaclass=_ProtocolAnsweredPerClass):
         ...
 
     def run_dir(self, run_id: str) -> Path:
-        """Where a run's result directory lives (complete before the run is marked succeeded)."""
+        """Where a worker writes a run's result directory on this machine (complete before the
+        run is marked succeeded)."""
+        ...
+
+    def finished_run_dir(self, run_id: str) -> Path:
+        """A succeeded run's result directory on this machine, to read (PostgreSQL: fetched
+        from the database the first time, whichever machine solved the run)."""
         ...
 
     def recover(self) -> int:
@@ -337,6 +349,11 @@ class Store(Protocol, metaclass=_ProtocolAnsweredPerClass):
 
     def session_ended(self, session_id: str) -> bool:
         """Whether the web session was signed out."""
+        ...
+
+    def shared_secret(self, name: str) -> bytes:
+        """A random secret made once for this store and the same for every process and server
+        using it (the web sessions' signing key)."""
         ...
 
     def close(self) -> None:

@@ -301,6 +301,15 @@ class SqliteStore(SqliteLifecycle, SqliteSessions):
             )
         return cur.rowcount == 1
 
+    def take_over_run(self, run_id: str, lease: str) -> bool:
+        with self._write() as conn:
+            cur = conn.execute(
+                "UPDATE runs SET status = 'running', started_at = COALESCE(started_at, ?), "
+                "lease = ? WHERE id = ? AND status IN ('queued', 'running')",
+                (now(), lease, run_id),
+            )
+        return cur.rowcount == 1
+
     def set_progress(self, run_id: str, lease: str, done: int, total: int) -> bool:
         with self._write() as conn:
             cur = conn.execute(
@@ -403,6 +412,9 @@ class SqliteStore(SqliteLifecycle, SqliteSessions):
 
     def run_dir(self, run_id: str) -> Path:
         return self.runs_dir / run_id
+
+    def finished_run_dir(self, run_id: str) -> Path:
+        return self.run_dir(run_id)  # the worker wrote it here, on this machine
 
     def recover(self) -> int:
         self.initialise()

@@ -1,4 +1,5 @@
-"""The SQLite store's record of web sessions that have been signed out (schema 5).
+"""The SQLite store's record of web sessions that have been signed out (schema 5),
+and the secrets its web processes share (the sessions' signing key).
 
 A web session is a signed cookie (commissioning.web.session), valid on its own until it
 expires; signing out records the session's id here, and every web process of the store looks
@@ -10,9 +11,13 @@ A mixin of `SqliteStore`, like `SqliteLifecycle`: it uses the store's own transa
 
 from __future__ import annotations
 
+import os
+import secrets
 import sqlite3
+import time
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from commissioning.store.sqlite_rows import now, utc_text
@@ -20,6 +25,9 @@ from commissioning.store.sqlite_rows import now, utc_text
 
 class SqliteSessions:
     if TYPE_CHECKING:
+
+        @property
+        def data_dir(self) -> Path: ...
 
         def _read(self) -> AbstractContextManager[sqlite3.Connection]: ...
 
@@ -43,3 +51,24 @@ class SqliteSessions:
                 "SELECT 1 FROM ended_sessions WHERE session_id = ?", (session_id,)
             ).fetchone()
         return row is not None
+
+    def shared_secret(self, name: str) -> bytes:
+        """A random 256-bit secret made once for the store (a file `NAME.secret` in its data
+        folder, made by whichever process gets there first: O_EXCL, the others read it)."""
+        path = self.data_dir / f"{name}.secret"
+        for _ in range(50):
+            try:
+                return bytes.fromhex(path.read_text(encoding="ascii").strip())
+            except FileNotFoundError:
+                pass
+            except ValueError:
+                time.sleep(0.01)  # another process is writing it
+                continue
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            try:
+                handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:
+                continue
+            with os.fdopen(handle, "w", encoding="ascii") as out:
+                out.write(secrets.token_hex(32))
+        raise RuntimeError(f"cannot read the store's secret {path}")

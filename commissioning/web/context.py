@@ -12,8 +12,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import anyio.to_thread
 from litestar import Request
@@ -26,12 +25,12 @@ from commissioning.store import Store
 from commissioning.web.session import (
     CSRF_FIELD,
     CSRF_HEADER,
+    SECRET_NAME,
     SESSION_COOKIE,
     SIGN_IN_COOKIE,
     Session,
     csrf_token,
     principal_of,
-    session_secret,
     token_matches,
 )
 
@@ -58,9 +57,15 @@ class WebContext:
         return ROLE_WORDS.get(self.principal.role, self.principal.role)
 
 
+def secret_for(store: Store) -> bytes:
+    """The sessions' signing key: the store's, so every web process and server shares it."""
+    return _secret_of(cast(Any, store))
+
+
 @lru_cache(maxsize=8)
-def secret_for(data_dir: Path) -> bytes:
-    return session_secret(data_dir)
+def _secret_of(store: Any) -> bytes:  # Any: a Store is hashable by identity, as every object
+    secret: bytes = store.shared_secret(SECRET_NAME)
+    return secret
 
 
 def store_of(connection: ASGIConnection[Any, Any, Any, Any]) -> Store:
@@ -86,7 +91,7 @@ async def web_guard(
     if connection.scope.get("method") == "OPTIONS":
         return  # Litestar's own answer (Allow): nothing of anyone's is in it
     store = store_of(connection)
-    secret = secret_for(store.data_dir)
+    secret = secret_for(store)
     session = Session.read(connection.cookies.get(SESSION_COOKIE), secret)
     principal = None
     if session is not None:

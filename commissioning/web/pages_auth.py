@@ -44,9 +44,7 @@ async def sign_in(request: Request[Any, Any, Any]) -> Response[Any]:
         return page(request, "sign_in.html", status_code=401, next=target, error=message)
     session = Session.new(key.id)  # a new nonce: tokens of the sign-in form die here
     response = see_other(target)
-    response.set_cookie(
-        cookie(request, SESSION_COOKIE, session.cookie_value(secret_for(store.data_dir)))
-    )
+    response.set_cookie(cookie(request, SESSION_COOKIE, session.cookie_value(secret_for(store))))
     response.set_cookie(cookie(request, SIGN_IN_COOKIE, "", expire=True))
     return response
 

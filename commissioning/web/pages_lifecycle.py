@@ -16,7 +16,7 @@ from litestar import Request, post
 from litestar.params import FromPath
 from litestar.response import Redirect
 
-from commissioning.api.queue import RunQueue
+from commissioning.api.run_queues import RunQueueLike
 from commissioning.api.services import lifecycle, scenarios
 from commissioning.api.services.access import Conflict, ServiceError, visible_run
 from commissioning.web.context import principal_or_fail, store_of
@@ -77,7 +77,7 @@ async def cancel(request: Request[Any, Any, Any], run_id: FromPath[str]) -> Redi
         lambda: lifecycle.cancel(store, principal, run_id, reason),
         "this run has already finished, so there is nothing to cancel",
     )
-    queue: RunQueue = request.app.state.run_queue
+    queue: RunQueueLike = request.app.state.run_queue
     queue.cancel(run_id)
     return see_other(f"/runs/{run_id}")
 

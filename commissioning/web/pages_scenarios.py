@@ -12,7 +12,7 @@ from litestar import Request, get, post
 from litestar.params import FromPath
 from litestar.response import Redirect, Response, Template
 
-from commissioning.api.queue import RunQueue
+from commissioning.api.run_queues import RunQueueLike
 from commissioning.api.services import runs, scenarios
 from commissioning.api.services.access import Principal
 from commissioning.api.services.analyses import BadSettings
@@ -103,7 +103,7 @@ async def save_variant(
 @post("/scenarios/{scenario_id:str}/runs")
 async def start_run(request: Request[Any, Any, Any], scenario_id: FromPath[str]) -> Redirect:
     principal = principal_or_fail(request)
-    queue: RunQueue = request.app.state.run_queue
+    queue: RunQueueLike = request.app.state.run_queue
     run = await queue.start(principal, scenario_id)
     return see_other(f"/runs/{run.id}")
 
@@ -122,7 +122,7 @@ async def start_sweep(request: Request[Any, Any, Any], scenario_id: FromPath[str
     principal = principal_or_fail(request)
     form = _form_values(await request.form())
     store = store_of(request)
-    queue: RunQueue = request.app.state.run_queue
+    queue: RunQueueLike = request.app.state.run_queue
     try:
         steps_text = form.get("steps", "").strip()
         if not steps_text.isdigit() or not 2 <= int(steps_text) <= 41:

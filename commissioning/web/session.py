@@ -18,12 +18,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from litestar.connection import ASGIConnection
@@ -38,29 +36,7 @@ SIGN_IN_COOKIE = "cm_sign_in"  # the nonce of the sign-in form's token, before a
 CSRF_FIELD = "_csrf"
 CSRF_HEADER = "X-CSRF-Token"
 SESSION_SECONDS = 8 * 3600  # a working day; then sign in again
-SECRET_FILE = "web-session.secret"
-
-
-def session_secret(data_dir: Path) -> bytes:
-    """The signing secret of this store's sessions, made on first use by whichever web process
-    gets there first (O_EXCL: the others read the one it wrote)."""
-    path = data_dir / SECRET_FILE
-    for _ in range(50):
-        try:
-            return bytes.fromhex(path.read_text(encoding="ascii").strip())
-        except FileNotFoundError:
-            pass
-        except ValueError:
-            time.sleep(0.01)  # another process is writing it
-            continue
-        data_dir.mkdir(parents=True, exist_ok=True)
-        try:
-            handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            continue
-        with os.fdopen(handle, "w", encoding="ascii") as out:
-            out.write(secrets.token_hex(32))
-    raise RuntimeError(f"cannot read the session secret {path}")
+SECRET_NAME = "web-session"  # the store keeps it (a file beside SQLite, a row in PostgreSQL)
 
 
 def _sign(secret: bytes, text: str) -> str:

@@ -19,7 +19,7 @@ from commissioning.api.controllers.runs import _show_summary, table_response
 from commissioning.api.controllers.table_params import TABLE_QUERY
 from commissioning.api.http_cache import IMMUTABLE
 from commissioning.api.openapi import ApiOperation, JsonOrCsvOperation, error_responses, idempotent
-from commissioning.api.queue import RunQueue
+from commissioning.api.run_queues import RunQueueLike
 from commissioning.api.schemas import AnalysisOut, StartAnalysis, TableOut
 from commissioning.api.services import analyses, scenarios
 from commissioning.api.services.access import Principal
@@ -50,7 +50,7 @@ def _table_columns(store: Store, run: RunRecord) -> dict[str, list[str]]:
     """The header of each table the analysis wrote (to say which tables a filter fits)."""
     found: dict[str, list[str]] = {}
     for name, filename in analyses.TABLES.get(run.kind, {}).items():
-        path = store.run_dir(run.id) / filename
+        path = store.finished_run_dir(run.id) / filename
         if path.is_file():
             with path.open(encoding="utf-8") as text:
                 found[name] = text.readline().strip().split(",")
@@ -79,7 +79,7 @@ class AnalysisController(Controller):
         self,
         data: JSONBody[StartAnalysis],
         store: NamedDependency[Store],
-        run_queue: NamedDependency[RunQueue],
+        run_queue: NamedDependency[RunQueueLike],
         principal: NamedDependency[Principal],
     ) -> Response[AnalysisOut]:
         """Queue a sweep or an uncertainty run: a run like any other, solved by the run

@@ -12,7 +12,7 @@ from commissioning.api.auth import roles
 from commissioning.api.controllers.params import RunId, ScenarioId
 from commissioning.api.openapi import error_responses, idempotent
 from commissioning.api.openapi_bodies import body_operation
-from commissioning.api.queue import RunQueue
+from commissioning.api.run_queues import RunQueueLike
 from commissioning.api.schemas import RunOut
 from commissioning.api.schemas_lifecycle import ReasonIn, UnpublishIn
 from commissioning.api.services import lifecycle
@@ -43,7 +43,7 @@ class RunLifecycleController(Controller):
         self,
         run_id: RunId,
         store: NamedDependency[Store],
-        run_queue: NamedDependency[RunQueue],
+        run_queue: NamedDependency[RunQueueLike],
         principal: NamedDependency[Principal],
         data: JSONBody[ReasonIn | None] = None,
     ) -> RunOut:

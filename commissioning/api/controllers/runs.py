@@ -38,7 +38,7 @@ from commissioning.api.openapi import (
     idempotent,
 )
 from commissioning.api.openapi_bodies import body_operation
-from commissioning.api.queue import RunQueue
+from commissioning.api.run_queues import RunQueueLike
 from commissioning.api.schemas import (
     Comparison,
     RunList,
@@ -132,7 +132,7 @@ class RunController(Controller):
     async def start_run(
         self,
         data: JSONBody[StartRun],
-        run_queue: NamedDependency[RunQueue],
+        run_queue: NamedDependency[RunQueueLike],
         principal: NamedDependency[Principal],
     ) -> Response[RunOut]:
         """Start solving a stored scenario. Roles: commissioner.

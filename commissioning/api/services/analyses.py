@@ -210,7 +210,7 @@ def analysis_table(
             field="table",
         )
     _finished(run)
-    path = store.run_dir(run.id) / tables[table]
+    path = store.finished_run_dir(run.id) / tables[table]
     frame = pl.read_csv(path, infer_schema_length=0)  # as written: exact text, no float noise
     return run, scope_table(principal, table, frame)
 
@@ -236,7 +236,7 @@ def analysis_file(
             f"/api/v1/analyses/{run_id}/tables/{{table}}",
             field="name",
         )
-    path = store.run_dir(run.id) / name
+    path = store.finished_run_dir(run.id) / name
     if not path.is_file():
         raise NotFound(f"run {run_id} wrote no {name} (charts need matplotlib)", field="name")
     return run, path, files[name]

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import anyio
 import anyio.to_thread
 
-from commissioning.api.queue import RunQueue
+from commissioning.api.run_queues import RunQueueLike
 from commissioning.store import Store
 
 STORE_TIMEOUT_SECONDS = 2.0
@@ -30,7 +30,7 @@ class QueueState:
 
     @property
     def accepting(self) -> bool:
-        """Whether `RunQueue.start` would take a run now rather than answer 429."""
+        """Whether `RunQueueLike.start` would take a run now rather than answer 429."""
         return self.open and self.in_flight < self.capacity
 
 
@@ -59,8 +59,8 @@ class Readiness:
         return not self.problems
 
 
-def queue_state(run_queue: RunQueue) -> QueueState:
-    busy = len(run_queue.worker_pids)
+def queue_state(run_queue: RunQueueLike) -> QueueState:
+    busy = run_queue.busy_workers
     return QueueState(
         open=run_queue.is_open,
         workers_total=run_queue.workers,
@@ -84,7 +84,7 @@ async def store_problem(store: Store, timeout: float = STORE_TIMEOUT_SECONDS) ->
     return None
 
 
-async def readiness(store: Store, run_queue: RunQueue) -> Readiness:
+async def readiness(store: Store, run_queue: RunQueueLike) -> Readiness:
     problem = await store_problem(store)
     if problem is None and run_queue.is_open:
         await run_queue.release_finished()  # reads the store, which has just answered

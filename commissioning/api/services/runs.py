@@ -106,7 +106,7 @@ def execute_run(store: Store, run_id: str, lease: str | None = None) -> dict[str
     except MemoryError:
         raise
     except Exception as exc:
-        return _record_failure(store, run_id, lease, exc)
+        return record_failure(store, run_id, lease, exc)
     if not store.finish_run(run_id, "succeeded", summary=summary, lease=lease):
         return {"run_id": run_id, "status": "superseded"}  # failed at restart meanwhile
     return {"run_id": run_id, "status": "succeeded"}
@@ -128,13 +128,13 @@ def _execute_analysis(store: Store, run: RunRecord, scenario: Any, lease: str) -
     except MemoryError:
         raise
     except Exception as exc:
-        return _record_failure(store, run.id, lease, exc)
+        return record_failure(store, run.id, lease, exc)
     if not store.finish_run(run.id, "succeeded", summary=summary, lease=lease):
         return {"run_id": run.id, "status": "superseded"}
     return {"run_id": run.id, "status": "succeeded"}
 
 
-def _record_failure(store: Store, run_id: str, lease: str, exc: Exception) -> dict[str, Any]:
+def record_failure(store: Store, run_id: str, lease: str, exc: Exception) -> dict[str, Any]:
     """Mark the run failed (or infeasible) with the reason in plain words."""
     status: RunStatus = "infeasible" if "Infeasible" in type(exc).__name__ else "failed"
     if isinstance(exc, ScenarioError):
@@ -219,7 +219,7 @@ def load_result(store: Store, run: RunRecord) -> RunResult:
             "run_id",
         )
     _require_succeeded(run)
-    return _read_result(str(store.run_dir(run.id)))
+    return _read_result(str(store.finished_run_dir(run.id)))
 
 
 @dataclass(frozen=True)

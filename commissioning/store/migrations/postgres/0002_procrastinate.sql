@@ -1,0 +1,3 @@
+-- The run queue's tables and functions: procrastinate's own schema for the version installed
+-- (procrastinate/sql/schema.sql), applied by commissioning.store.postgres_schema in this
+-- migration's transaction. This file only marks its place in the order.
