@@ -39,11 +39,18 @@ app = App(connector=PsycopgConnector())
 
 
 def connect(url: str) -> App:
-    """This process's queue app on the database at `url` (not yet opened)."""
+    """This process's queue app on the database at `url` (not yet opened): a worker's, whose
+    jobs queue more jobs through it."""
     connector = PsycopgConnector(conninfo=url, min_size=1, max_size=4)
     app.connector = connector
     app.job_manager.connector = connector
     return app
+
+
+def enqueuing_app(url: str) -> App:
+    """An app of its own for a server that only queues runs (several may live in one process,
+    as in the tests, each on its own database): it names tasks, it does not run them."""
+    return App(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4))
 
 
 @app.task(name=RUN_TASK, queue=QUEUE, pass_context=True)
@@ -75,8 +82,10 @@ def defer_run(run_id: str) -> int:
     return int(run_job.configure(queueing_lock=f"run-{run_id}").defer(run_id=run_id))
 
 
-async def defer_run_async(run_id: str) -> int:
-    return int(await run_job.configure(queueing_lock=f"run-{run_id}").defer_async(run_id=run_id))
+async def defer_run_async(run_id: str, on: App | None = None) -> int:
+    """Queue a run through `on` (a server's own app), or this process's app."""
+    deferrer = (on or app).configure_task(RUN_TASK, queueing_lock=f"run-{run_id}")
+    return int(await deferrer.defer_async(run_id=run_id))
 
 
 def defer_steps(plan: steps.Planned) -> None:
