@@ -84,7 +84,8 @@ def defer_run(run_id: str) -> int:
 
 async def defer_run_async(run_id: str, on: App | None = None) -> int:
     """Queue a run through `on` (a server's own app), or this process's app."""
-    deferrer = (on or app).configure_task(RUN_TASK, queueing_lock=f"run-{run_id}")
+    # A server's own app does not know the task: the queue must be named.
+    deferrer = (on or app).configure_task(RUN_TASK, queue=QUEUE, queueing_lock=f"run-{run_id}")
     return int(await deferrer.defer_async(run_id=run_id))
 
 
