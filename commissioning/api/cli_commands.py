@@ -172,7 +172,11 @@ def _serve(args: argparse.Namespace) -> int:
 def _worker(args: argparse.Namespace) -> int:
     import logging
 
-    from commissioning.api.settings import _from_env, default_worker_memory_mib
+    from commissioning.api.settings import (
+        _from_env,
+        default_run_time_limit_seconds,
+        default_worker_memory_mib,
+    )
     from commissioning.queue.context import default_worker_name
     from commissioning.queue.worker import (
         DEFAULT_HEARTBEAT_SECONDS,
@@ -189,6 +193,7 @@ def _worker(args: argparse.Namespace) -> int:
             store=args.store or default_store_path(),
             name=args.name or default_worker_name(),
             memory_mib=args.memory_mib or default_worker_memory_mib(),
+            time_limit_seconds=default_run_time_limit_seconds(),
             heartbeat_seconds=_from_env(HEARTBEAT_ENV, float, DEFAULT_HEARTBEAT_SECONDS),
             stalled_seconds=_from_env(STALLED_ENV, float, DEFAULT_STALLED_SECONDS),
         )

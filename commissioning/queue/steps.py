@@ -11,10 +11,14 @@ queue.
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import secrets
+import sys
+import threading
 from collections import OrderedDict
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,6 +30,8 @@ if TYPE_CHECKING:
 
 ALL_SOLVED = "solved: every step of the run is solved"
 MEMORY_MIB: list[int] = [4096]  # the worker's memory cap, for the reason a run gives
+TIME_LIMIT_SECONDS: list[float] = [600.0]  # the longest one job may take (the worker's setting)
+EXIT_TIME_LIMIT = 87
 
 
 @dataclass(frozen=True)
@@ -51,7 +57,8 @@ def start_run(store: PostgresStore, run_id: str, solved_by: str) -> Planned | st
         return "skipped: the run finished meanwhile"
     if run.kind == "solve":
         try:
-            outcome = runs.execute_run(store, run_id, lease)
+            with _deadline(store, run_id, lease):
+                outcome = runs.execute_run(store, run_id, lease)
         except MemoryError:
             _out_of_memory(store, run_id, lease)
             return "failed: out of memory"
@@ -78,7 +85,8 @@ def solve_step(
         if run is None:
             return "skipped: the run was deleted"
         try:
-            result = _plan(store, run, lease).solve(step)
+            with _deadline(store, run_id, lease):
+                result = _plan(store, run, lease).solve(step)
         except MemoryError:
             _out_of_memory(store, run_id, lease)
             return "failed: out of memory"
@@ -105,7 +113,8 @@ def finish_analysis(store: PostgresStore, run_id: str, lease: str) -> str:
         if missing:
             raise RuntimeError(f"steps {missing[:5]} of run {run_id} have no result")
         values = [pickle.loads(kept[i]) for i in range(plan.total)]  # written by our workers
-        fill, document = plan.assemble(store, run, lease, values)
+        with _deadline(store, run_id, lease):
+            fill, document = plan.assemble(store, run, lease, values)
         if not store.holds_lease(run_id, lease):
             return "skipped: the run was cancelled meanwhile"
         progress.StageRecorder(store, run_id, lease, run.kind).enter(progress.WRITING_FILES)
@@ -250,6 +259,35 @@ def _reuse_rounds() -> None:
 
         _REUSE.enter_context(reusing_rounds())
         _REUSING.append(True)
+
+
+@contextmanager
+def _deadline(store: PostgresStore, run_id: str, lease: str) -> Iterator[None]:
+    """Fail the run and end this worker if the job overruns the time limit.
+
+    A solve cannot be interrupted from another thread, so the worker process ends (exit status
+    EXIT_TIME_LIMIT; its supervisor starts it again). Its job, left taken, is retried by the
+    janitor and then skipped: the run has failed, with the reason, under this job's lease.
+    """
+    from commissioning.api.queue import time_limit_reason
+
+    seconds = TIME_LIMIT_SECONDS[0]
+
+    def overrun() -> None:
+        try:
+            store.finish_run(run_id, "failed", time_limit_reason(seconds), lease=lease)
+        finally:
+            print(f"worker: run {run_id}: {time_limit_reason(seconds)}", file=sys.stderr)
+            sys.stderr.flush()
+            os._exit(EXIT_TIME_LIMIT)
+
+    timer = threading.Timer(seconds, overrun)
+    timer.daemon = True
+    timer.start()
+    try:
+        yield
+    finally:
+        timer.cancel()
 
 
 def _out_of_memory(store: PostgresStore, run_id: str, lease: str) -> None:

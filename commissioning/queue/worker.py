@@ -7,6 +7,9 @@ solve about twice as many runs an hour as one. A worker
 - caps the memory it may allocate (as the API's own worker processes do), so a runaway solve
   fails its run rather than the machine;
 - runs at a lower priority (nice 10), so an API server on the same machine answers at once;
+- gives one job (a solve, a sweep step, an analysis's finish) at most the run time limit
+  ($COMMISSIONING_RUN_TIME_LIMIT_SECONDS, 10 minutes by default): past it the run fails with the
+  reason and the worker process ends, to be started again by its supervisor;
 - sends a heartbeat every `heartbeat_seconds`; the others retry its job once if it goes
   quiet for `stalled_seconds` (commissioning.queue.janitor);
 - writes a run's files in a scratch folder of its own, removed when it stops: the files that
@@ -41,6 +44,7 @@ class WorkerSettings:
     store: StoreLocation
     name: str
     memory_mib: int
+    time_limit_seconds: float = 600.0
     heartbeat_seconds: float = DEFAULT_HEARTBEAT_SECONDS
     stalled_seconds: float = DEFAULT_STALLED_SECONDS
 
@@ -75,6 +79,7 @@ def run_worker(settings: WorkerSettings) -> int:
         store.initialise()  # migrations: a worker may be the first to meet a new database
         set_worker_store(store)
         steps.MEMORY_MIB[0] = settings.memory_mib
+        steps.TIME_LIMIT_SECONDS[0] = settings.time_limit_seconds
         _warm_up()
         app = jobs.connect(url)
         print(
