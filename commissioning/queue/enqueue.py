@@ -40,7 +40,7 @@ class DistributedRunQueue:
         self.capacity = queue_size
         self.retry_after_seconds = retry_after_seconds
         self.stalled_seconds = stalled_seconds
-        self.app = jobs.connect(store.url)
+        self.app = jobs.server_app(store.url)
         self._open = False
         self._opened_app = False
         self._counts = {"unfinished": 0, "running": 0, "workers": 0}
@@ -102,7 +102,7 @@ class DistributedRunQueue:
             lambda: runs.create_run(self.store, principal, scenario_id, kind, settings)
         )
         try:
-            await defer_run_async(run.id)
+            await defer_run_async(run.id, on=self.app)
         except Exception as exc:
             log.exception("run %s could not be queued", run.id)
             reason = NOT_QUEUED.format(error=f"{type(exc).__name__}: {exc}")

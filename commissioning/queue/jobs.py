@@ -46,6 +46,16 @@ def connect(url: str) -> App:
     return app
 
 
+def server_app(url: str) -> App:
+    """An app of its own for one API server's queue, which only defers runs (by task name).
+
+    Not `connect`'s process-wide app: repointing that one at each server's connector left an
+    earlier server of the same process (two apps in one process, as in the tests) deferring
+    through a connector it never opened (AppNotOpen), and closed the other's on shutdown.
+    """
+    return App(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4))
+
+
 @app.task(name=RUN_TASK, queue=QUEUE, pass_context=True)
 def run_job(context: JobContext, run_id: str) -> str:
     store = worker_store()
@@ -75,8 +85,13 @@ def defer_run(run_id: str) -> int:
     return int(run_job.configure(queueing_lock=f"run-{run_id}").defer(run_id=run_id))
 
 
-async def defer_run_async(run_id: str) -> int:
-    return int(await run_job.configure(queueing_lock=f"run-{run_id}").defer_async(run_id=run_id))
+async def defer_run_async(run_id: str, on: App | None = None) -> int:
+    """Queue a run through `on` (a `server_app`), or this process's app (the janitor's)."""
+    if on is None:
+        deferrer = run_job.configure(queueing_lock=f"run-{run_id}")
+    else:  # the same job `run_job.configure` makes, named rather than through the task
+        deferrer = on.configure_task(RUN_TASK, queue=QUEUE, queueing_lock=f"run-{run_id}")
+    return int(await deferrer.defer_async(run_id=run_id))
 
 
 def defer_steps(plan: steps.Planned) -> None:
