@@ -231,6 +231,9 @@ def drop_store(store: Store) -> None:
     """Make the store vanish under a running app: the SQLite file's folder, or the database."""
     if isinstance(store, PostgresStore):
         store.close()
+        group = _workers.get(store.url)
+        if group is not None:  # stopped first: a worker whose database vanished hangs on
+            group.stop()
         url = store.url.rsplit("/", 1)
         with _admin() as conn:
             conn.execute(f'DROP DATABASE "{url[1]}" WITH (FORCE)')
