@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from postgres_support import postgres_cluster, postgres_url  # noqa: F401 (fixtures)
+from postgres_support import (  # noqa: F401 (fixtures)
+    _module_cleanups,
+    _test_cleanups,
+    _test_store_cluster,
+    postgres_cluster,
+    postgres_url,
+)
 
 from commissioning.models import Scenario
 from commissioning.scenario_io import load_scenario, scenario_json

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from postgres_support import open_test_store
 from test_api_support import (
     CAMDEN,
     FIXTURE,
@@ -23,7 +24,7 @@ from test_api_support import (
 )
 
 from commissioning.api.app import create_app
-from commissioning.store import SqliteStore, open_store
+from commissioning.store import Store
 
 UNCERTAINTY: dict[str, Any] = {
     "draws": 3,
@@ -37,7 +38,7 @@ SWEEP: dict[str, Any] = {
 
 
 class World:
-    def __init__(self, client: TestClient[Any], store: SqliteStore, keys: Keys, scenario: str):
+    def __init__(self, client: TestClient[Any], store: Store, keys: Keys, scenario: str):
         self.client, self.store, self.keys, self.scenario_id = client, store, keys, scenario
 
     def headers(self, who: str = "commissioner") -> dict[str, str]:
@@ -62,8 +63,7 @@ class World:
 def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     folder = tmp_path_factory.mktemp("analyses")
     settings = settings_for(folder, queue_size=8)
-    store = open_store(settings.store_path)
-    assert isinstance(store, SqliteStore)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
     with TestClient(create_app(settings)) as client:
         yield World(client, store, keys, create_scenario(client, keys, london_data()))
@@ -243,7 +243,7 @@ def test_an_api_run_folder_holds_what_a_cli_run_holds(world: World, tmp_path: Pa
 
     run_id = start_run(world.client, world.keys, world.scenario_id)
     assert wait_for_run(world.client, run_id, world.headers())["status"] == "succeeded"
-    api_dir = world.store.run_dir(run_id)
+    api_dir = world.store.finished_run_dir(run_id)  # on PostgreSQL: fetched from the database
     _, cli_dir = solve_to_directory(load_scenario(FIXTURE), tmp_path / "cli")
     api_files = sorted(p.name for p in api_dir.iterdir())
     assert "workbook.xlsx" in api_files and "marginal.csv" in api_files

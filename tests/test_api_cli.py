@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import uvicorn
 from litestar import Litestar
+from postgres_support import open_test_store, sqlite_only, world_store
 from test_api_uvicorn import free_port
 
 from commissioning.api import web_processes
@@ -28,25 +29,24 @@ def run(argv: list[str]) -> int:
 def test_keys_create_prints_the_key_once(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    db = tmp_path / "store.sqlite3"
+    db = str(world_store(tmp_path, "store", workers=0))
     assert (
-        run(["keys", "create", "--role", "borough_lead", "--area", "E09000007", "--store", str(db)])
-        == 0
+        run(["keys", "create", "--role", "borough_lead", "--area", "E09000007", "--store", db]) == 0
     )
     out, err = capsys.readouterr()
     secret = out.strip()
     assert secret.startswith("cmk_") and "\n" not in secret  # stdout is the key alone
     assert "borough_lead" in err and "E09000007" in err and "only now" in err
-    key = open_store(db).authenticate(secret)
+    key = open_test_store(db).authenticate(secret)
     assert key is not None and key.role == "borough_lead" and key.area_code == "E09000007"
 
-    assert run(["keys", "list", "--store", str(db)]) == 0
+    assert run(["keys", "list", "--store", db]) == 0
     listing = capsys.readouterr().out
     assert key.id in listing and secret not in listing
 
-    assert run(["keys", "revoke", key.id, "--store", str(db)]) == 0
-    assert open_store(db).authenticate(secret) is None
-    assert run(["keys", "revoke", key.id, "--store", str(db)]) == 2
+    assert run(["keys", "revoke", key.id, "--store", db]) == 0
+    assert open_test_store(db).authenticate(secret) is None
+    assert run(["keys", "revoke", key.id, "--store", db]) == 2
 
 
 @pytest.mark.parametrize(
@@ -76,17 +76,21 @@ def test_serve_starts_uvicorn_with_the_app(
 ) -> None:
     calls: list[tuple[Any, dict[str, Any]]] = []
     monkeypatch.setattr(uvicorn, "run", lambda app, **kw: calls.append((app, kw)))
-    db = tmp_path / "served.sqlite3"
+    db = world_store(tmp_path, "served", workers=0)
     argv = ["serve", "--port", "8123", "--store", str(db), "--workers", "2", "--queue-size", "3"]
     assert run([*argv, "--web-workers", "1"]) == 0
     [(app, options)] = calls
     assert isinstance(app, Litestar)
     assert options == {"host": "127.0.0.1", "port": 8123, "log_level": "info"}
     settings = app.state.settings
-    assert settings.store_path == db and settings.workers == 2 and settings.queue_size == 3
+    assert settings.store == db and settings.workers == 2 and settings.queue_size == 3
     assert "http://127.0.0.1:8123/api/v1" in capsys.readouterr().err
 
 
+@sqlite_only(
+    "`serve --web-workers` shares the server's own solver slots and recovers the store once "
+    "(failing its unfinished runs), which PostgreSQL leaves to the workers"
+)
 def test_serve_with_web_workers_shares_one_queue(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

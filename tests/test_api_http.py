@@ -258,7 +258,7 @@ def test_a_run_is_accepted_then_polled_to_success(world: World) -> None:
     assert finished["summary"]["areas"] == 32
     assert finished["published"] is False
     # The run directory is complete on disk before the row says succeeded.
-    run_dir = world.store.run_dir(run["id"])
+    run_dir = world.store.finished_run_dir(run["id"])  # PostgreSQL: fetched from the database
     assert {"scenario.json", "summary.json", "coverage.csv", "allocations.csv"} <= {
         p.name for p in run_dir.iterdir()
     }
@@ -384,7 +384,9 @@ def test_compare_gives_the_library_comparison(world: World) -> None:
 
     path = f"/api/v1/runs/{world.published}/compare/{world.other}"
     served = world.client.get(path, headers=world.keys.header("finance")).json()
-    base, other = (RunResult.read(world.store.run_dir(r)) for r in (world.published, world.other))
+    base, other = (
+        RunResult.read(world.store.finished_run_dir(r)) for r in (world.published, world.other)
+    )
     expected = compare_runs(base, other).model_dump(mode="json")
     assert {k: v for k, v in served.items() if not k.endswith("_run_id")} == expected
     # Exact decimals as strings (no float noise), money as whole pence, both scorecards shown.

@@ -16,12 +16,12 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 from litestar.testing import TestClient
+from postgres_support import open_test_store, world_store
 from test_api_support import CAMDEN, XLSX, Keys, World, api_world, make_keys, settings_for
 from test_api_uvicorn import live_server
 
 from commissioning.api.app import create_app
 from commissioning.api.settings import CORS_ORIGINS_ENV, ApiSettings, default_cors_origins
-from commissioning.store import open_store
 
 IMMUTABLE = "max-age=3600, private"
 REVALIDATE = "no-cache, private"
@@ -327,7 +327,7 @@ def test_swagger_ui_renders_the_spec_in_a_browser_with_no_internet(tmp_path: Pat
     """Served by uvicorn and rendered by headless Chromium: every operation is on the page
     (Swagger UI 4 could not render an OpenAPI 3.1 spec; this machine has no internet)."""
     assert CHROMIUM is not None
-    with live_server(tmp_path / "docs.sqlite3") as server:
+    with live_server(tmp_path, world_store(tmp_path, "docs")) as server:
         head = httpx.head(f"{server.url}/schema/openapi.json")
         got = httpx.get(f"{server.url}/schema/openapi.json", headers={"Accept-Encoding": "gzip"})
         assert head.status_code == 200 and head.content == b""
@@ -354,7 +354,7 @@ ALLOWED = "https://finance.example.org"
 @pytest.fixture(scope="module")
 def cors(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient[Any], Keys]]:
     settings = settings_for(tmp_path_factory.mktemp("cors"), cors_origins=(ALLOWED,))
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     with TestClient(create_app(settings)) as client:
         yield client, keys
 

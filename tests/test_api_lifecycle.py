@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from postgres_support import open_test_store, sqlite_only, world_store
 from test_api_support import (
     CAMDEN,
     World,
@@ -186,6 +187,10 @@ def test_a_retry_with_the_same_idempotency_key_gets_the_first_answer(
 # -- cancel ---------------------------------------------------------------------------------
 
 
+@sqlite_only(
+    "cancelling stops the server's own worker process (found by pid); a `commissioning worker` "
+    "is left to finish and write nothing (tests/test_store_contract.py: leases)"
+)
 def test_cancel_a_running_and_a_queued_run(world: World, alice: dict[str, str]) -> None:
     running = _start(world, alice, world.scenario_id)
     queued = _start(world, alice, world.scenario_id)  # one worker: this one waits
@@ -225,7 +230,7 @@ def test_cancel_a_running_and_a_queued_run(world: World, alice: dict[str, str]) 
 def test_delete_draft_runs_and_scenarios_but_never_published_ones(
     world: World, alice: dict[str, str]
 ) -> None:
-    run_dir = world.store.run_dir(world.draft)
+    run_dir = world.store.finished_run_dir(world.draft)  # PostgreSQL: fetched from the database
     assert run_dir.exists()
     deleted = world.client.request(
         "DELETE", f"/api/v1/runs/{world.draft}", json={"reason": "a test run"}, headers=alice
@@ -433,6 +438,7 @@ def test_every_lifecycle_route_is_in_the_openapi_spec(world: World) -> None:
         assert {"409", "422"} <= set(operation["responses"]), path
 
 
+@sqlite_only("upgrading a SQLite file of schema 3 in place")
 def test_a_schema_3_store_file_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     old = re.sub(r",\s*'cancelled'", "", SCHEMA.replace("    expires_at  TEXT,\n", ""))
@@ -481,7 +487,7 @@ def test_london_is_still_one_scenario(world: World) -> None:
 
 
 def test_idempotency_claims_expire_and_a_second_claim_waits(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "store.sqlite3")
+    store = open_test_store(world_store(tmp_path, "store", workers=0))
     key, _ = store.create_key("commissioner", label="x")
     assert store.reserve_response(key.id, "k", "fp", 3600) is None  # claimed
     waiting = store.reserve_response(key.id, "k", "fp", 3600)

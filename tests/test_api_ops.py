@@ -3,7 +3,6 @@ progress (stage, stages done of all) recorded by its worker process as the real 
 
 from __future__ import annotations
 
-import shutil
 import sqlite3
 import time
 from collections.abc import Iterator
@@ -13,6 +12,13 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from postgres_support import (
+    drop_store,
+    open_test_store,
+    sqlite_only,
+    store_held,
+    wait_for_workers,
+)
 from test_api_support import (
     Keys,
     create_scenario,
@@ -26,36 +32,36 @@ from test_api_support import (
 from commissioning import __version__
 from commissioning.api.app import create_app
 from commissioning.api.services.progress import SOLVE_STAGES, run_progress
-from commissioning.store import RunRecord, SqliteStore, open_store
+from commissioning.store import RunRecord, SqliteStore, Store, open_store
 from commissioning.store.sqlite import SCHEMA_VERSION
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[tuple[TestClient[Any], SqliteStore, Keys]]:
+def served(tmp_path: Path) -> Iterator[tuple[TestClient[Any], Store, Keys]]:
     """The real app on a store of its own: one worker, no waiting room (a second run is 429)."""
     settings = settings_for(tmp_path, workers=1, queue_size=0)
-    store = open_store(settings.store_path)
-    assert isinstance(store, SqliteStore)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
+    wait_for_workers(settings.store)  # /ready counts them
     with TestClient(create_app(settings)) as client:
         yield client, store, keys
 
 
 def test_health_needs_no_key_and_touches_nothing(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, store, _ = served
     response = client.get("/health")
     assert response.status_code == 200
     assert response.json() == {"status": "ok", "version": __version__}
     # Liveness says the process answers, whatever its store: with the store gone it still does.
-    shutil.rmtree(store.path.parent)
+    drop_store(store)
     assert client.get("/health").status_code == 200
     assert client.get("/ready").status_code == 503
 
 
 def test_ready_with_a_live_store_and_queue(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, _, _ = served
     response = client.get("/ready")  # no key
@@ -73,10 +79,12 @@ def test_ready_with_a_live_store_and_queue(
     }
 
 
+@sqlite_only("the store's file removed: the message names the file, and no empty one is made")
 def test_ready_is_503_naming_the_store_when_its_file_is_gone(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, store, _ = served
+    assert isinstance(store, SqliteStore)
     store.path.unlink()
     response = client.get("/ready")
     assert response.status_code == 503
@@ -89,10 +97,12 @@ def test_ready_is_503_naming_the_store_when_its_file_is_gone(
     assert not store.path.exists()  # asking did not leave an empty store file behind
 
 
+@sqlite_only("the store's file overwritten with bytes that are not SQLite")
 def test_ready_is_503_naming_the_store_when_it_is_not_a_database(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, store, _ = served
+    assert isinstance(store, SqliteStore)
     for leftover in store.path.parent.glob(store.path.name + "-*"):
         leftover.unlink()  # the WAL files of the real store
     store.path.write_bytes(b"this is not a SQLite file" * 100)
@@ -104,7 +114,7 @@ def test_ready_is_503_naming_the_store_when_it_is_not_a_database(
 
 
 def test_ready_is_503_naming_the_queue_once_it_is_closed(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, _, _ = served
     run_queue = client.app.state["run_queue"]
@@ -118,7 +128,7 @@ def test_ready_is_503_naming_the_queue_once_it_is_closed(
 
 
 def test_a_solve_reports_its_stages_as_it_goes_and_all_done_when_finished(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, _, keys = served
     commissioner = keys.header("commissioner")
@@ -190,6 +200,7 @@ def test_progress_follows_from_status_and_stage() -> None:
     assert vars(done) == {"stage": "finished", "steps_done": 2, "steps_total": 2}
 
 
+@sqlite_only("upgrading a SQLite file of schema 3 in place")
 def test_a_store_from_before_run_stages_is_upgraded_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     store = open_store(path)
@@ -212,7 +223,7 @@ def test_a_store_from_before_run_stages_is_upgraded_in_place(tmp_path: Path) -> 
 
 
 def test_the_probes_and_progress_are_in_the_openapi_spec(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, _, _ = served
     spec = client.get("/schema/openapi.json").json()
@@ -226,23 +237,17 @@ def test_the_probes_and_progress_are_in_the_openapi_spec(
 
 
 def test_ready_is_503_when_the_store_does_not_answer_in_time(
-    served: tuple[TestClient[Any], SqliteStore, Keys],
+    served: tuple[TestClient[Any], Store, Keys],
 ) -> None:
     client, store, _ = served
     # The app keeps connections open between requests; an exclusive lock needs them closed
     # first (as after a restart), and /ready then opens one of its own, which must wait.
     client.app.state.store.close()
     store.close()
-    holder = sqlite3.connect(store.path, isolation_level=None)
-    try:  # another process holding the file exclusively: readers wait on its lock
-        holder.execute("PRAGMA locking_mode = EXCLUSIVE")
-        holder.execute("BEGIN EXCLUSIVE")
+    with store_held(store):  # another process holding the store exclusively: readers wait
         started = time.monotonic()
         response = client.get("/ready")
         waited = time.monotonic() - started
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert response.status_code == 503
     errors = response.json()["errors"]
     assert [e["field"] for e in errors] == ["store"] and "within 2 s" in errors[0]["message"]

@@ -18,6 +18,7 @@ import pytest
 from litestar import Litestar, get
 from litestar.params import FromQuery
 from litestar.testing import TestClient
+from postgres_support import open_test_store
 from test_api_support import (
     Keys,
     create_scenario,
@@ -30,7 +31,6 @@ from test_api_support import (
 from commissioning.api.app import create_app
 from commissioning.api.errors import EXCEPTION_HANDLERS
 from commissioning.api.problems import PROBLEM_TYPES, allowed_values, parameter_message
-from commissioning.store import open_store
 
 RUN = "0" * 32
 MEMBERS = {"type", "title", "status", "detail", "instance", "errors"}
@@ -47,7 +47,7 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     settings = settings_for(tmp_path_factory.mktemp("problems"))
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     with TestClient(create_app(settings)) as client:
         yield Api(client, keys)
 
@@ -258,7 +258,7 @@ def test_a_body_that_is_not_json_is_415(api: Api) -> None:
 
 def test_a_busy_queue_is_429_and_an_unfinished_run_409(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, workers=1, queue_size=0, retry_after_seconds=7)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     headers = keys.header("commissioner")
     with TestClient(create_app(settings)) as client:
         scenario_id = create_scenario(client, keys, london_data())

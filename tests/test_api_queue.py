@@ -8,6 +8,7 @@ import time
 from pathlib import Path
 
 from litestar.testing import TestClient
+from postgres_support import open_test_store, sqlite_only
 from test_api_support import (
     create_scenario,
     london_data,
@@ -17,12 +18,11 @@ from test_api_support import (
 )
 
 from commissioning.api.app import create_app
-from commissioning.store import open_store
 
 
 def test_a_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, workers=1, queue_size=0, retry_after_seconds=7)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     headers = keys.header("commissioner")
     with TestClient(create_app(settings)) as client:
         scenario_id = create_scenario(client, keys, london_data())
@@ -40,9 +40,13 @@ def test_a_full_queue_answers_429_with_retry_after(tmp_path: Path) -> None:
         assert third.status_code == 202  # room again once the first run finished
 
 
+@sqlite_only(
+    "a restarted server fails the runs its own worker processes held; on PostgreSQL queued "
+    "and running runs belong to `commissioning worker`s, which go on"
+)
 def test_a_restart_marks_runs_killed_mid_solve_failed(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
-    store = open_store(settings.store_path)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
     # What a server killed mid-solve leaves behind: a running run, a queued run and a
     # half-written run directory.
@@ -65,9 +69,13 @@ def test_a_restart_marks_runs_killed_mid_solve_failed(tmp_path: Path) -> None:
     assert not staging.exists()
 
 
+@sqlite_only(
+    "a stopping server fails the runs its own worker processes held; on PostgreSQL the "
+    "workers, not the server, solve them and go on"
+)
 def test_stopping_the_server_fails_its_unfinished_runs(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, workers=1, queue_size=4)
-    store = open_store(settings.store_path)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
     headers = keys.header("commissioner")
     with TestClient(create_app(settings)) as client:
@@ -89,9 +97,13 @@ def test_stopping_the_server_fails_its_unfinished_runs(tmp_path: Path) -> None:
             assert run.reason is not None and run.reason.startswith("interrupted")
 
 
+@sqlite_only(
+    "kills one of the server's own worker processes by pid; a killed `commissioning worker` "
+    "is tests/test_queue_postgres.py's (its job is retried once)"
+)
 def test_a_worker_that_dies_fails_its_run_and_the_queue_goes_on(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, workers=1, queue_size=2)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     headers = keys.header("commissioner")
     with TestClient(create_app(settings)) as client:
         scenario_id = create_scenario(client, keys, london_data())

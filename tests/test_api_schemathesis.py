@@ -17,19 +17,18 @@ import time
 from pathlib import Path
 
 import httpx
+from postgres_support import open_test_store, world_store
 from test_api_support import london_data, with_direct_budget
 from test_api_uvicorn import live_server, poll
-
-from commissioning.store import open_store
 
 MAX_EXAMPLES = 20
 SEED = 1
 
 
 def test_schemathesis_finds_no_server_errors(tmp_path: Path) -> None:
-    store_path = tmp_path / "commissioning.sqlite3"
-    key = open_store(store_path).create_key("commissioner")[1]
-    with live_server(store_path, workers=1, queue_size=4) as server:
+    location = world_store(tmp_path, "commissioning")
+    key = open_test_store(location).create_key("commissioner")[1]
+    with live_server(tmp_path, location, workers=1, queue_size=4) as server:
         with httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as client:
             scenario_id = client.post("/api/v1/scenarios", json=london_data()).json()["id"]
             other = client.post(

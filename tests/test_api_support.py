@@ -2,7 +2,8 @@
 
 `api_world` starts the real app (store on disk, worker-process pool) under Litestar's test
 client, makes one key per role, stores the London scenario and solves three runs with the real
-optimiser: two published, one draft.
+optimiser: two published, one draft. With COMMISSIONING_TEST_STORE=postgresql the store is a
+PostgreSQL database and `commissioning worker` processes solve the runs (postgres_support.py).
 """
 
 from __future__ import annotations
@@ -18,11 +19,12 @@ from pathlib import Path
 from typing import Any
 
 from litestar.testing import TestClient
+from postgres_support import open_test_store, worker_logs, world_store
 
 from commissioning.api.app import create_app
-from commissioning.api.settings import ApiSettings
+from commissioning.api.settings import ApiSettings, with_store
 from commissioning.scenario_io import load_scenario, scenario_json
-from commissioning.store import SqliteStore, Store, open_store
+from commissioning.store import Store, StoreLocation
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "london-2019" / "scenario.json"
 CAMDEN = "E09000007"
@@ -80,8 +82,15 @@ def make_keys(store: Store) -> Keys:
     )
 
 
+def settings_at(location: StoreLocation, **changes: Any) -> ApiSettings:
+    """Settings for an app on the store at `location` (a SQLite file or a PostgreSQL URL)."""
+    return ApiSettings(**with_store(location), **{"workers": 1, **changes})  # type: ignore[arg-type]
+
+
 def settings_for(folder: Path, **changes: Any) -> ApiSettings:
-    return ApiSettings(store_path=folder / "api.sqlite3", **{"workers": 1, **changes})
+    """Settings for an app on the test store of `folder` (the same store each time). On
+    PostgreSQL, `workers` (solver slots) is the number of worker processes started."""
+    return settings_at(world_store(folder, "api", workers=changes.get("workers", 1)), **changes)
 
 
 def wait_for_run(
@@ -96,8 +105,15 @@ def wait_for_run(
         if run["status"] in FINISHED:
             return run
         if time.monotonic() > deadline:
-            raise AssertionError(f"run {run_id} still {run['status']} after {timeout}s")
+            raise AssertionError(
+                f"run {run_id} still {run['status']} after {timeout}s\n{_worker_logs(client)}"
+            )
         time.sleep(0.1)
+
+
+def _worker_logs(client: Any) -> str:
+    settings = client.app.state.get("settings")
+    return worker_logs(settings.store) if isinstance(settings, ApiSettings) else ""
 
 
 def create_scenario(client: Any, keys: Keys, data: dict[str, Any]) -> str:
@@ -119,7 +135,7 @@ def start_run(client: Any, keys: Keys, scenario_id: str) -> str:
 @dataclass
 class World:
     client: TestClient[Any]
-    store: SqliteStore
+    store: Store
     keys: Keys
     scenario_id: str
     published: str  # the London run, published
@@ -130,9 +146,8 @@ class World:
 
 @contextmanager
 def api_world(folder: Path) -> Iterator[World]:
-    settings = settings_for(folder, queue_size=32)
-    store = open_store(settings.store_path)
-    assert isinstance(store, SqliteStore)
+    settings = settings_at(world_store(folder, "api", workers=2), queue_size=32)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
     with TestClient(create_app(settings)) as client:
         commissioner = keys.header("commissioner")

@@ -17,12 +17,12 @@ from urllib.parse import parse_qs, urlparse
 import httpx
 import polars as pl
 import pytest
+from postgres_support import open_test_store, world_store
 from test_api_support import CAMDEN, ISLINGTON, World, api_world, london_data, wait_for_run
 from test_api_uvicorn import live_server, poll
 
 from commissioning.api.table_rows import ROW_MODELS
 from commissioning.results import SORT_KEYS, TABLE_SCHEMAS
-from commissioning.store import open_store
 
 TYPES = {pl.String: "string", pl.Int64: "integer", pl.Float64: "number", pl.Boolean: "boolean"}
 
@@ -442,11 +442,11 @@ def generate_client(spec_text: str, folder: Path) -> Any:
 
 
 def test_a_generated_client_reads_typed_pages_from_a_live_server(tmp_path: Path) -> None:
-    store_path = tmp_path / "commissioning.sqlite3"
-    store = open_store(store_path)
+    location = world_store(tmp_path, "commissioning")
+    store = open_test_store(location)
     commissioner = store.create_key("commissioner")[1]
     camden = store.create_key("borough_lead", CAMDEN)[1]
-    with live_server(store_path) as server:
+    with live_server(tmp_path, location) as server:
         with httpx.Client(base_url=server.url, headers={"X-API-Key": commissioner}) as http:
             created = http.post("/api/v1/scenarios", json=london_data())
             run_id = http.post("/api/v1/runs", json={"scenario_id": created.json()["id"]})

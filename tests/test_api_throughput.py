@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from litestar.testing import TestClient
+from postgres_support import open_test_store, sqlite_only, world_store
 from test_api_support import (
     CAMDEN,
     ISLINGTON,
@@ -38,6 +39,7 @@ from commissioning.store import SqliteStore, open_store
 # -- store connections ----------------------------------------------------------------------
 
 
+@sqlite_only("the SQLite store's kept connection per thread (PostgreSQL's: a psycopg pool)")
 def test_the_store_keeps_one_connection_per_thread(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.sqlite3")
     assert isinstance(store, SqliteStore)
@@ -63,6 +65,7 @@ def test_the_store_keeps_one_connection_per_thread(tmp_path: Path) -> None:
     assert copy.authenticate(secret) == key and copy.connections_opened == 1
 
 
+@sqlite_only("the SQLite store's kept connection per thread (PostgreSQL's: a psycopg pool)")
 def test_a_failed_write_leaves_the_kept_connection_usable(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.sqlite3")
     assert isinstance(store, SqliteStore)
@@ -76,9 +79,10 @@ def test_a_failed_write_leaves_the_kept_connection_usable(tmp_path: Path) -> Non
     assert store.add_scenario("kept", "{}", "h", None).name == "kept"
 
 
+@sqlite_only("counts the SQLite store's connections (PostgreSQL's pool has a fixed max_size)")
 def test_a_hundred_requests_open_a_bounded_number_of_connections(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     app = create_app(settings)
     store = app.state.store
     with TestClient(app) as client:
@@ -103,7 +107,7 @@ class Clock:
 
 
 def test_a_key_is_remembered_for_the_ttl_only(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "s.sqlite3")
+    store = open_test_store(world_store(tmp_path, "s", workers=0))
     key, secret = store.create_key("finance")
     clock = Clock()
     cache = KeyCache(ttl_seconds=5, clock=clock)
@@ -122,7 +126,7 @@ def test_a_key_is_remembered_for_the_ttl_only(tmp_path: Path) -> None:
 
 
 def test_clear_forgets_every_key_at_once(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "s.sqlite3")
+    store = open_test_store(world_store(tmp_path, "s", workers=0))
     key, secret = store.create_key("finance")
     cache = KeyCache(ttl_seconds=5, clock=Clock())
     assert cache.authenticate(store, secret) == key
@@ -139,7 +143,7 @@ def test_the_key_cache_refuses_a_long_ttl() -> None:
 
 def test_the_server_remembers_keys_and_forgets_them_on_clear(tmp_path: Path) -> None:
     settings = settings_for(tmp_path)
-    store = open_store(settings.store_path)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
     app = create_app(settings)
     with TestClient(app) as client:
@@ -159,7 +163,7 @@ def test_the_server_remembers_keys_and_forgets_them_on_clear(tmp_path: Path) -> 
 def solved(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient[Any], Keys, str]]:
     """One published London run and one draft, in a real app with a real worker."""
     settings = settings_for(tmp_path_factory.mktemp("tables"), queue_size=4)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     with TestClient(create_app(settings)) as client:
         scenario_id = create_scenario(client, keys, london_data())
         run_id = start_run(client, keys, scenario_id)
@@ -232,16 +236,13 @@ def test_visibility_is_checked_before_the_cache(
     # Unpublished (as the lifecycle's unpublish does): the cached body is not served to those
     # who may no longer see the run, and is to those who may.
     store = client.app.state.store
-    published_at = store.get_run(run_id).published_at
-    with store._write() as conn:
-        conn.execute("UPDATE runs SET published_at = NULL WHERE id = ?", (run_id,))
+    assert store.unpublish_run(run_id)  # the store alone: nothing tells the cache
     try:
         assert client.get(url, headers=keys.header("finance")).status_code == 403
         assert client.get(url, headers=keys.header("camden")).status_code == 403
         assert client.get(url, headers=keys.header("commissioner")).status_code == 200
     finally:
-        with store._write() as conn:
-            conn.execute("UPDATE runs SET published_at = ? WHERE id = ?", (published_at, run_id))
+        assert store.publish_run(run_id, None) is not None
 
 
 # -- several web processes ------------------------------------------------------------------
@@ -252,6 +253,7 @@ def test_settings_survive_the_trip_to_a_web_process(tmp_path: Path) -> None:
     assert settings_from_env(settings_to_env(settings)) == settings
 
 
+@sqlite_only("`serve --web-workers` sharing the server's own queue limit and solver slots")
 def test_shared_queues_hold_one_limit_across_processes(tmp_path: Path) -> None:
     """Two web processes' run queues on one store admit no more runs than one would."""
     store = open_store(tmp_path / "s.sqlite3")
@@ -280,6 +282,7 @@ def test_shared_queues_hold_one_limit_across_processes(tmp_path: Path) -> None:
     assert len(store.list_runs()) == 2
 
 
+@sqlite_only("`serve --web-workers` sharing the server's own queue limit and solver slots")
 def test_shared_queues_solve_no_more_runs_at_once_than_workers(tmp_path: Path) -> None:
     store = open_store(tmp_path / "s.sqlite3")
     gates = [
@@ -296,6 +299,7 @@ def test_shared_queues_solve_no_more_runs_at_once_than_workers(tmp_path: Path) -
     other.close()
 
 
+@sqlite_only("recovery fails unfinished runs on SQLite only (PostgreSQL's belong to workers)")
 def test_a_web_process_in_a_shared_server_does_not_recover_the_store(tmp_path: Path) -> None:
     """Another web process's running run must survive this one starting (the parent recovers
     the store once, before any web process)."""
@@ -321,11 +325,10 @@ def test_serve_with_two_web_workers_answers(tmp_path: Path) -> None:
     import sys
     import time
 
-    store_path = tmp_path / "served.sqlite3"
-    store = open_store(store_path)
-    finance = store.create_key("finance")[1]
+    location = world_store(tmp_path, "served", workers=0)
+    finance = open_test_store(location).create_key("finance")[1]
     port = free_port()
-    argv = ["serve", "--port", str(port), "--store", str(store_path), "--workers", "1"]
+    argv = ["serve", "--port", str(port), "--store", str(location), "--workers", "1"]
     argv += ["--web-workers", "2", "--log-level", "warning"]
     log = tmp_path / "serve.log"
     with log.open("wb") as out:

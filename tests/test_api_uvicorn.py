@@ -15,10 +15,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+from postgres_support import open_test_store, sqlite_only, world_store
 from python_calamine import CalamineWorkbook
 from test_api_support import CAMDEN, XLSX, london_data
 
-from commissioning.store import open_store
+from commissioning.store import StoreLocation, open_store
 
 # `commissioning serve ...` through the same register() the CLI uses.
 SERVE = (
@@ -51,10 +52,13 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(store_path: Path, workers: int = 1, queue_size: int = 8) -> Iterator[LiveServer]:
+def live_server(
+    folder: Path, store: StoreLocation, workers: int = 1, queue_size: int = 8
+) -> Iterator[LiveServer]:
+    """`commissioning serve` on `store` (its log in `folder`), stopped at the end."""
     port = free_port()
-    log = store_path.with_suffix(f".{port}.log")
-    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store_path)]
+    log = folder / f"server.{port}.log"
+    argv = ["serve", "--host", "127.0.0.1", "--port", str(port), "--store", str(store)]
     argv += ["--workers", str(workers), "--queue-size", str(queue_size), "--log-level", "warning"]
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -92,11 +96,11 @@ def poll(client: httpx.Client, run_id: str, timeout: float = 90) -> dict[str, ob
 
 
 def test_the_readme_session_against_uvicorn(tmp_path: Path) -> None:
-    store_path = tmp_path / "commissioning.sqlite3"
-    store = open_store(store_path)
+    location = world_store(tmp_path, "commissioning")
+    store = open_test_store(location)
     commissioner = store.create_key("commissioner")[1]
     camden = store.create_key("borough_lead", CAMDEN)[1]
-    with live_server(store_path) as server:
+    with live_server(tmp_path, location) as server:
         with httpx.Client(base_url=server.url, headers={"X-API-Key": commissioner}) as client:
             created = client.post("/api/v1/scenarios", json=london_data())
             assert created.status_code == 201, created.text
@@ -119,11 +123,15 @@ def test_the_readme_session_against_uvicorn(tmp_path: Path) -> None:
     assert finished is not None and finished.status == "succeeded" and finished.published
 
 
+@sqlite_only(
+    "the server solves runs in its own processes; on PostgreSQL a worker solves them and goes on "
+    "while the server restarts (tests/test_queue_postgres.py kills a worker mid-step instead)"
+)
 def test_a_server_killed_mid_solve_marks_the_run_failed_at_restart(tmp_path: Path) -> None:
     store_path = tmp_path / "commissioning.sqlite3"
     store = open_store(store_path)
     key = store.create_key("commissioner")[1]
-    with live_server(store_path) as server:
+    with live_server(tmp_path, store_path) as server:
         with httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as client:
             scenario_id = client.post("/api/v1/scenarios", json=london_data()).json()["id"]
             run_id = client.post("/api/v1/runs", json={"scenario_id": scenario_id}).json()["id"]
@@ -131,7 +139,7 @@ def test_a_server_killed_mid_solve_marks_the_run_failed_at_restart(tmp_path: Pat
     killed = store.get_run(run_id)
     assert killed is not None and killed.status in ("queued", "running")
 
-    with live_server(store_path) as server:
+    with live_server(tmp_path, store_path) as server:
         run = httpx.get(f"{server.url}/api/v1/runs/{run_id}", headers={"X-API-Key": key}).json()
         assert run["status"] == "failed"
         assert run["reason"].startswith("interrupted")

@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from litestar.testing import TestClient
+from postgres_support import open_test_store, sqlite_only, world_store
 from test_api_support import create_scenario, london_data, make_keys, settings_for, wait_for_run
 from test_api_uvicorn import live_server
 
@@ -30,6 +31,7 @@ from commissioning.api.worker import MEMORY_HOG_ENV, worker_command
 from commissioning.store import open_store
 from commissioning.store.interface import INTERRUPTED_REASON
 
+POOL = "the API server's own per-run worker processes (api/worker.py)"
 SOLVE_MEMORY_MIB = 512  # London allocates about 120 MiB; the hogs want far more
 
 
@@ -62,6 +64,7 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> fl
     return time.monotonic() - start
 
 
+@sqlite_only(f"{POOL}: a killed server leaves none behind")
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc (Linux)")
 def test_a_server_killed_with_a_run_in_flight_leaves_no_worker(tmp_path: Path) -> None:
     store_path = tmp_path / "commissioning.sqlite3"
@@ -69,7 +72,7 @@ def test_a_server_killed_with_a_run_in_flight_leaves_no_worker(tmp_path: Path) -
     key = store.create_key("commissioner")[1]
     run_id = ""
     try:
-        with live_server(store_path) as server:
+        with live_server(tmp_path, store_path) as server:
             with httpx.Client(base_url=server.url, headers={"X-API-Key": key}) as client:
                 scenario_id = client.post("/api/v1/scenarios", json=london_data()).json()["id"]
                 run_id = client.post("/api/v1/runs", json={"scenario_id": scenario_id}).json()["id"]
@@ -107,6 +110,7 @@ os._exit(0)
 """
 
 
+@sqlite_only(f"{POOL}: the watchdog of one whose server died")
 @pytest.mark.skipif(not Path("/proc/self/cmdline").exists(), reason="needs /proc (Linux)")
 def test_without_a_death_signal_the_watchdog_stops_an_orphaned_worker(tmp_path: Path) -> None:
     store = open_store(tmp_path / "commissioning.sqlite3")
@@ -132,12 +136,13 @@ def test_without_a_death_signal_the_watchdog_stops_an_orphaned_worker(tmp_path: 
             os.kill(pid, signal.SIGKILL)
 
 
+@sqlite_only(f"{POOL}: the memory cap the server gives each run")
 def test_a_run_out_of_memory_fails_alone_and_queued_runs_go_on(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(MEMORY_HOG_ENV, "1")
     settings = settings_for(tmp_path, workers=1, queue_size=4, worker_memory_mib=SOLVE_MEMORY_MIB)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     headers = keys.header("commissioner")
     with TestClient(create_app(settings)) as client:
         london = create_scenario(client, keys, london_data())
@@ -157,10 +162,11 @@ def test_a_run_out_of_memory_fails_alone_and_queued_runs_go_on(
     assert outcome["london"]["status"] == "succeeded"
 
 
+@sqlite_only(f"{POOL}: the run time limit the server enforces by stopping it")
 def test_a_run_past_its_time_limit_is_stopped_and_says_so(tmp_path: Path) -> None:
     # Starting a worker alone takes longer than this, so the London run cannot finish in time.
     settings = settings_for(tmp_path, workers=1, run_time_limit_seconds=0.3)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     headers = keys.header("commissioner")
     with TestClient(create_app(settings)) as client:
         scenario_id = create_scenario(client, keys, london_data())
@@ -175,6 +181,9 @@ def test_a_run_past_its_time_limit_is_stopped_and_says_so(tmp_path: Path) -> Non
     assert not worker_pids(run_id)
 
 
+@sqlite_only(
+    f"{POOL}: one outlived by a restart, which fails its run (PostgreSQL's restarts fail none)"
+)
 def test_a_stale_worker_cannot_finish_a_run_a_restart_failed(tmp_path: Path) -> None:
     store = open_store(tmp_path / "commissioning.sqlite3")
     scenario = store.add_scenario("London", london_text(), "0" * 64, None)
@@ -200,18 +209,22 @@ def test_a_stale_worker_cannot_finish_a_run_a_restart_failed(tmp_path: Path) -> 
 
 
 def test_a_finish_names_the_lease_of_the_attempt_that_holds_the_run(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "commissioning.sqlite3")
+    store = open_test_store(world_store(tmp_path, "commissioning", workers=0))
     scenario = store.add_scenario("London", london_text(), "0" * 64, None)
     run = store.add_run(scenario.id, None)
     assert store.mark_running(run.id, "attempt-1")
     assert store.holds_lease(run.id, "attempt-1")
     assert not store.finish_run(run.id, "failed", reason="someone else", lease="attempt-0")
+    store.run_dir(run.id).mkdir(
+        parents=True
+    )  # written before it succeeds, as a worker does (PostgreSQL then keeps its files)
     assert store.finish_run(run.id, "succeeded", summary={"areas": 32}, lease="attempt-1")
     assert not store.finish_run(run.id, "failed", reason="too late", lease="attempt-1")
     finished = store.get_run(run.id)
     assert finished is not None and finished.status == "succeeded"
 
 
+@sqlite_only("upgrading a SQLite file of schema 1 in place")
 def test_a_store_made_before_leases_gains_the_column_and_keeps_its_runs(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     store = open_store(path)

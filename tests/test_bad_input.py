@@ -22,13 +22,13 @@ from typing import Any
 import pytest
 from conftest import small_scenario_data
 from litestar.testing import TestClient
+from postgres_support import open_test_store
 from pydantic import ValidationError
 from test_api_support import Keys, make_keys, settings_for
 
 from commissioning.api.app import create_app
 from commissioning.cli import main
 from commissioning.models import Scenario
-from commissioning.store import open_store
 
 PLACEHOLDER = "@@raw@@"
 
@@ -406,7 +406,7 @@ class Api:
 @pytest.fixture(scope="module")
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Api]:
     settings = settings_for(tmp_path_factory.mktemp("api"))
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     with TestClient(create_app(settings)) as client:
         yield Api(client, keys)
 

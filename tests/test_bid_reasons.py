@@ -330,6 +330,7 @@ def test_london_workbook_bids_sheet_gives_reasons_and_money_left(
 
 def test_api_serves_bid_reasons_and_money_left(tmp_path: Path) -> None:
     from litestar.testing import TestClient
+    from postgres_support import open_test_store
     from test_api_support import (
         create_scenario,
         london_data,
@@ -340,10 +341,9 @@ def test_api_serves_bid_reasons_and_money_left(tmp_path: Path) -> None:
     )
 
     from commissioning.api.app import create_app
-    from commissioning.store import open_store
 
     settings = settings_for(tmp_path)
-    keys = make_keys(open_store(settings.store_path))
+    keys = make_keys(open_test_store(settings.store))
     with TestClient(create_app(settings)) as client:
         run_id = start_run(client, keys, create_scenario(client, keys, london_data()))
         run = wait_for_run(client, run_id, keys.header("commissioner"))

@@ -20,6 +20,7 @@ from typing import Any
 import polars as pl
 import pytest
 from litestar.testing import TestClient
+from postgres_support import open_test_store
 from test_api_support import (
     CAMDEN,
     create_scenario,
@@ -35,7 +36,6 @@ from commissioning.outputs import csv_text, frame_from_csv
 from commissioning.results import RunResult
 from commissioning.runs import solve_scenario
 from commissioning.scenario_io import scenario_from_data
-from commissioning.store import open_store
 
 AREA_NAME = '=HYPERLINK("http://example.invalid","Camden")'
 POT_NAME = "+44 Victims Fund"
@@ -156,7 +156,7 @@ def test_reading_the_run_folder_back_gives_the_names_as_written(
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient[Any], Any, str]]:
     folder = tmp_path_factory.mktemp("csv-api")
     settings = settings_for(folder)
-    store = open_store(settings.store_path)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
     store.data_dir.joinpath("runs").mkdir(parents=True, exist_ok=True)
     exports = store.data_dir / "exports" / "some-run"
@@ -183,7 +183,7 @@ def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient[A
 
 def test_api_run_folders_are_marked(api: tuple[TestClient[Any], Any, str]) -> None:
     client, _, run_id = api
-    run_dir = client.app.state["store"].run_dir(run_id)
+    run_dir = client.app.state["store"].finished_run_dir(run_id)
     assert (run_dir / ".commissioning-run").is_file()
 
 

@@ -19,6 +19,7 @@ import polars as pl
 import pytest
 from conftest import small_scenario_data
 from litestar.testing import TestClient
+from postgres_support import open_test_store
 from python_calamine import CalamineWorkbook
 from test_api_support import (
     create_scenario,
@@ -41,7 +42,6 @@ from commissioning.results import (
 )
 from commissioning.runs import report, solve_to_directory
 from commissioning.scenario_io import scenario_from_data
-from commissioning.store import open_store
 
 YEAR = "2019/20"
 A, B, C = "E09000002", "E09000003", "E09000004"
@@ -370,7 +370,7 @@ def test_workbook_summary_read_back_from_disk_shows_the_scorecard(unfundable_run
 def api(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient[Any], Any, str]]:
     folder = tmp_path_factory.mktemp("scorecard-api")
     settings = settings_for(folder)
-    store = open_store(settings.store_path)
+    store = open_test_store(settings.store)
     keys = make_keys(store)
     with TestClient(create_app(settings)) as client:
         scenario_id = create_scenario(

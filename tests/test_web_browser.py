@@ -138,7 +138,7 @@ def _cut_30_percent(shown: str) -> str:
 def test_commissioner_and_borough_lead_journey(chromium: Any, tmp_path: Path) -> None:
     world = web_store(tmp_path)
     shots = _shots_folder(tmp_path)
-    with live_server(world.path, workers=1) as server:
+    with live_server(tmp_path, world.location, workers=1) as server:
         me = Browser(chromium, server.url, shots)
         me.sign_in(world.keys.commissioner)
         me.shot("runs")

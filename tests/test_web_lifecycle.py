@@ -16,7 +16,6 @@ from test_web_support import WebStore, base_data, web_store
 from commissioning.api.app import create_app
 from commissioning.api.services import lifecycle, runs, scenarios
 from commissioning.api.services.access import Principal
-from commissioning.api.settings import ApiSettings
 from commissioning.store.interface import AuditEntry
 
 FORMS = ("unpublish", "cancel", "delete")
@@ -29,7 +28,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
 
 @pytest.fixture(scope="module")
 def client(world: WebStore) -> Iterator[TestClient[Any]]:
-    app = create_app(ApiSettings(store_path=world.path, workers=1, queue_size=8))
+    app = create_app(world.settings(queue_size=8))
     with TestClient(app) as test_client:
         yield test_client
 

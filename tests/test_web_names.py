@@ -21,7 +21,6 @@ from test_web_support import WebStore, base_data, web_store
 from commissioning.api.app import create_app
 from commissioning.api.services import lifecycle, runs, scenarios
 from commissioning.api.services.access import Principal
-from commissioning.api.settings import ApiSettings
 from commissioning.fairness_rules import RULES
 from commissioning.web.names import FAIRNESS_RULE_NAMES, RUN_KIND_WORDS, RUN_STATUS_WORDS
 from commissioning.web.variant_form import groups
@@ -94,7 +93,7 @@ def named(tmp_path_factory: pytest.TempPathFactory) -> Named:
 
 @pytest.fixture(scope="module")
 def client(named: Named) -> Iterator[TestClient[Any]]:
-    app = create_app(ApiSettings(store_path=named.world.path, workers=1, queue_size=8))
+    app = create_app(named.world.settings(queue_size=8))
     with TestClient(app) as test_client:
         yield test_client
 

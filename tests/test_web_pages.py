@@ -18,7 +18,6 @@ from test_api_support import CAMDEN, ISLINGTON, wait_for_run
 from test_web_support import BASE_NAME, WebStore, csrf_of, web_store
 
 from commissioning.api.app import create_app
-from commissioning.api.settings import ApiSettings
 from commissioning.web.session import SESSION_COOKIE, Session
 from commissioning.web.variant_form import groups
 
@@ -34,7 +33,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
 
 @pytest.fixture(scope="module")
 def app_client(world: WebStore) -> Iterator[TestClient[Any]]:
-    app = create_app(ApiSettings(store_path=world.path, workers=1, queue_size=8))
+    app = create_app(world.settings(queue_size=8))
     with TestClient(app) as client:
         yield client
 
@@ -85,7 +84,7 @@ def test_pages_need_sign_in_and_the_cookie_is_locked_down(
 
 
 def test_the_session_cookie_is_secure_over_tls(world: WebStore) -> None:
-    app = create_app(ApiSettings(store_path=world.path, workers=1))
+    app = create_app(world.settings())
     with TestClient(app, base_url="https://testserver.local") as client:
         form = client.get("/sign-in")
         assert "Secure" in form.headers["set-cookie"]

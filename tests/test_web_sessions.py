@@ -15,12 +15,12 @@ from typing import Any
 
 import pytest
 from litestar.testing import TestClient
+from postgres_support import open_test_store, sqlite_only, world_store
 from test_api_support import CAMDEN
 from test_web_pages import sign_in, token
 from test_web_support import WebStore, web_store
 
 from commissioning.api.app import create_app
-from commissioning.api.settings import ApiSettings
 from commissioning.store import SqliteStore, open_store
 from commissioning.store.sqlite_schema import SCHEMA, SCHEMA_VERSION
 from commissioning.web import (
@@ -42,8 +42,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> WebStore:
 def two_apps(world: WebStore) -> Iterator[tuple[TestClient[Any], TestClient[Any]]]:
     """Two web apps on the same store file, each with its own store object and connections,
     as two web processes have."""
-    first = create_app(ApiSettings(store_path=world.path, workers=1, queue_size=8))
-    second = create_app(ApiSettings(store_path=world.path, workers=1, queue_size=8))
+    first = create_app(world.settings(queue_size=8))
+    second = create_app(world.settings(queue_size=8))
     with TestClient(first) as a, TestClient(second) as b:
         yield a, b
 
@@ -163,7 +163,7 @@ def test_a_form_sent_after_sign_out_returns_to_its_page_after_sign_in(
 
 
 def test_ended_sessions_are_kept_as_long_as_a_session_lives(tmp_path: Path) -> None:
-    store = open_store(tmp_path / "s.sqlite3")
+    store = open_test_store(world_store(tmp_path, "s"))
     lifetime = timedelta(seconds=SESSION_SECONDS)
     store.end_session("a" * 32, "key_1", lifetime)
     store.end_session("a" * 32, "key_1", lifetime)  # twice: no error
@@ -177,6 +177,7 @@ def test_ended_sessions_are_kept_as_long_as_a_session_lives(tmp_path: Path) -> N
     assert store.session_ended("c" * 32)
 
 
+@sqlite_only("upgrading a SQLite file of schema 4 in place")
 def test_a_schema_4_store_file_gains_ended_sessions_in_place(tmp_path: Path) -> None:
     path = tmp_path / "old.sqlite3"
     old = SCHEMA.split("CREATE TABLE IF NOT EXISTS ended_sessions")[0]

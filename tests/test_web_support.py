@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from test_api_support import CAMDEN, ISLINGTON, london_data
+from postgres_support import open_test_store, world_store
+from test_api_support import CAMDEN, ISLINGTON, london_data, settings_at
 
 from commissioning.api.services import lifecycle, runs, scenarios
 from commissioning.api.services.access import Principal
-from commissioning.store import SqliteStore, open_store
+from commissioning.api.settings import ApiSettings
+from commissioning.store import Store, StoreLocation
 
 BASE_NAME = "London, MOPAC direct £4.4m a year"
 DIRECT_PENCE = 440_000_000
@@ -44,18 +46,21 @@ class WebKeys:
 
 @dataclass(frozen=True)
 class WebStore:
-    store: SqliteStore
-    path: Path
+    store: Store
+    location: StoreLocation  # a SQLite file, or a PostgreSQL URL (postgres_support.py)
     keys: WebKeys
     base_scenario: str
     base_run: str  # published
     draft_run: str  # the London fixture, solved, never published
 
+    def settings(self, **changes: Any) -> ApiSettings:
+        """Settings for an app on this store (one solver worker unless `changes` say)."""
+        return settings_at(self.location, **changes)
+
 
 def web_store(folder: Path) -> WebStore:
-    path = folder / "web.sqlite3"
-    store = open_store(path)
-    assert isinstance(store, SqliteStore)
+    location = world_store(folder, "web")
+    store = open_test_store(location)
     keys = WebKeys(
         commissioner=store.create_key("commissioner", label="web test")[1],
         finance=store.create_key("finance")[1],
@@ -70,7 +75,7 @@ def web_store(folder: Path) -> WebStore:
     london = scenarios.create_scenario(store, system, london_data())
     draft = runs.run_now(store, system, london.id)
     assert draft.status == "succeeded", draft.reason
-    return WebStore(store, path, keys, base.id, base_run.id, draft.id)
+    return WebStore(store, location, keys, base.id, base_run.id, draft.id)
 
 
 CSRF = re.compile(r'name="_csrf" value="([0-9a-f]+)"')

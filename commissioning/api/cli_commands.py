@@ -6,6 +6,7 @@ import argparse
 import os
 import re
 import sys
+from contextlib import closing
 from dataclasses import replace
 from pathlib import Path
 
@@ -212,8 +213,9 @@ def _keys_create(args: argparse.Namespace) -> int:
             return _fail(f"--area {args.area!r} is not an ONS area code like E09000007")
     elif args.area:
         return _fail(f"--area is only for borough_lead keys, not {args.role}")
-    store = open_store(args.store)
-    key, secret = store.create_key(args.role, args.area, args.label)
+    # Closed when done: a PostgreSQL store's connection pool is not left to the collector.
+    with closing(open_store(args.store)) as store:
+        key, secret = store.create_key(args.role, args.area, args.label)
     scope = f" for {key.area_code}" if key.area_code else ""
     print(f"created {key.role} key {key.id}{scope}; it is shown only now:", file=sys.stderr)
     print(secret)
@@ -223,7 +225,9 @@ def _keys_create(args: argparse.Namespace) -> int:
 def _keys_list(args: argparse.Namespace) -> int:
     from commissioning.store import open_store
 
-    for key in open_store(args.store).list_keys():
+    with closing(open_store(args.store)) as store:
+        keys = store.list_keys()
+    for key in keys:
         state = f"revoked {key.revoked_at}" if key.revoked_at else "active"
         if not key.revoked_at and key.expires_at:
             state = f"expires {key.expires_at}"
@@ -237,7 +241,9 @@ def _keys_list(args: argparse.Namespace) -> int:
 def _keys_revoke(args: argparse.Namespace) -> int:
     from commissioning.store import open_store
 
-    if not open_store(args.store).revoke_key(args.key_id):
+    with closing(open_store(args.store)) as store:
+        revoked = store.revoke_key(args.key_id)
+    if not revoked:
         return _fail(f"no active key {args.key_id}")
     print(f"revoked {args.key_id}")
     return 0

@@ -40,7 +40,7 @@ class DistributedRunQueue:
         self.capacity = queue_size
         self.retry_after_seconds = retry_after_seconds
         self.stalled_seconds = stalled_seconds
-        self.app = jobs.enqueuing_app(store.url)
+        self.app = jobs.server_app(store.url)
         self._open = False
         self._opened_app = False
         self._counts = {"unfinished": 0, "running": 0, "workers": 0}

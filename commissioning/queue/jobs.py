@@ -39,17 +39,20 @@ app = App(connector=PsycopgConnector())
 
 
 def connect(url: str) -> App:
-    """This process's queue app on the database at `url` (not yet opened): a worker's, whose
-    jobs queue more jobs through it."""
+    """This process's queue app on the database at `url` (not yet opened)."""
     connector = PsycopgConnector(conninfo=url, min_size=1, max_size=4)
     app.connector = connector
     app.job_manager.connector = connector
     return app
 
 
-def enqueuing_app(url: str) -> App:
-    """An app of its own for a server that only queues runs (several may live in one process,
-    as in the tests, each on its own database): it names tasks, it does not run them."""
+def server_app(url: str) -> App:
+    """An app of its own for one API server's queue, which only defers runs (by task name).
+
+    Not `connect`'s process-wide app: repointing that one at each server's connector left an
+    earlier server of the same process (two apps in one process, as in the tests) deferring
+    through a connector it never opened (AppNotOpen), and closed the other's on shutdown.
+    """
     return App(connector=PsycopgConnector(conninfo=url, min_size=1, max_size=4))
 
 
@@ -83,9 +86,11 @@ def defer_run(run_id: str) -> int:
 
 
 async def defer_run_async(run_id: str, on: App | None = None) -> int:
-    """Queue a run through `on` (a server's own app), or this process's app."""
-    # A server's own app does not know the task: the queue must be named.
-    deferrer = (on or app).configure_task(RUN_TASK, queue=QUEUE, queueing_lock=f"run-{run_id}")
+    """Queue a run through `on` (a `server_app`), or this process's app (the janitor's)."""
+    if on is None:
+        deferrer = run_job.configure(queueing_lock=f"run-{run_id}")
+    else:  # the same job `run_job.configure` makes, named rather than through the task
+        deferrer = on.configure_task(RUN_TASK, queue=QUEUE, queueing_lock=f"run-{run_id}")
     return int(await deferrer.defer_async(run_id=run_id))
 
 
