@@ -266,3 +266,56 @@ def _a_worker_solving_a_step(
             return str(row[0]), int(row[1])
         time.sleep(0.02)
     raise AssertionError("no worker took a step of the run")
+
+
+def test_a_cancelled_sweep_stops_taking_steps_and_writes_nothing(
+    deployment: Deployment, scenario_id: str
+) -> None:
+    sweep = {
+        "axes": [{"path": "pots.mopac_direct", "from": "50%", "to": "150%", "steps": 30}],
+        "knee": False,
+    }
+    store = deployment.store()
+    try:
+        with httpx.Client(base_url=deployment.base, timeout=30) as client:
+            started = client.post(
+                "/api/v1/analyses",
+                json={"kind": "sweep", "scenario_id": scenario_id, "sweep": sweep},
+                headers=deployment.headers,
+            )
+            run_id = started.json()["id"]
+            _a_worker_solving_a_step(deployment, store, run_id)
+            cancelled = client.post(
+                f"/api/v1/runs/{run_id}/cancel",
+                json={"reason": "wrong pot"},
+                headers=deployment.headers,
+            )
+            assert cancelled.status_code == 200, cancelled.text
+            assert cancelled.json()["status"] == "cancelled"
+            begun = len(store.step_attempts(run_id))
+            # The steps queued behind it are taken and skipped: none is begun from now on.
+            deadline = time.monotonic() + 60
+            while _jobs_left(store, run_id) and time.monotonic() < deadline:
+                time.sleep(0.2)
+            assert _jobs_left(store, run_id) == 0
+            assert len(store.step_attempts(run_id)) <= begun + 2  # those in workers' hands
+            assert len(store.step_attempts(run_id)) < 30
+            run = client.get(f"/api/v1/analyses/{run_id}", headers=deployment.headers).json()
+        assert run["status"] == "cancelled" and run["reason"] == "cancelled: wrong pot"
+        with store._read() as conn:
+            files = conn.execute(
+                "SELECT count(*) FROM run_files WHERE run_id = %s", (run_id,)
+            ).fetchone()[0]
+        assert files == 0
+    finally:
+        store.close()
+
+
+def _jobs_left(store: PostgresStore, run_id: str) -> int:
+    with store._read() as conn:
+        left: int = conn.execute(
+            "SELECT count(*) FROM procrastinate_jobs WHERE args->>'run_id' = %s "
+            "AND status IN ('todo', 'doing')",
+            (run_id,),
+        ).fetchone()[0]
+    return left
