@@ -23,10 +23,11 @@ from openpyxl.utils import absolute_coordinate, get_column_letter, quote_sheetna
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.merge import MergedCellRange
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.table import TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
+from commissioning.excel.element_xml import FastTable
 from commissioning.excel.files import TableSheet
 from commissioning.excel.safe_text import safe_text, workbook_name
 from commissioning.excel.table_xml import table_rows
@@ -318,7 +319,9 @@ class SheetWriter:
         return placement
 
     def _add_table(self, name: str, header_row: int, width: int, last_row: int) -> None:
-        table = Table(displayName=name, ref=f"A{header_row}:{get_column_letter(width)}{last_row}")
+        table = FastTable(
+            displayName=name, ref=f"A{header_row}:{get_column_letter(width)}{last_row}"
+        )
         table.tableStyleInfo = TableStyleInfo(name=styles.TABLE_STYLE, showRowStripes=True)
         # Named from the headings now: openpyxl would read the whole range back as cells.
         table._initialise_columns()
