@@ -1,5 +1,6 @@
-"""excel.as_written rounds floats in Python for a small run and through polars' CSV for a large
-one: both must give each float exactly as the run's CSV files hold it once read back."""
+"""excel.as_written gives each table as the run's CSV files hold it once read back: floats
+through polars' CSV round trip, and the tables in their written order and types, `conform`
+being skipped for a table already so (skipping must give what `conform` gives)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from pathlib import Path
 
 import polars as pl
 import pytest
-from hypothesis import given
-from hypothesis import strategies as st
 
-from commissioning.excel.as_written import _floats_as_written, six_decimals
+from commissioning.excel.as_written import _conformed, _floats_as_written, as_written
 from commissioning.outputs import csv_text, frame_from_csv
-from commissioning.results import RunResult
+from commissioning.results import TABLE_SCHEMAS, RunResult, conform
 from commissioning.runs import solve_to_directory
 from commissioning.scenario_io import load_scenario
 
@@ -38,50 +37,44 @@ def _through_files(values: list[float | None], dtype: pl.DataType) -> list[float
     return list(back.get_column("x").to_list())
 
 
-@given(
-    st.lists(
-        st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from(AWKWARD) | st.none(),
-        min_size=1,
-        max_size=50,
-    )
-)
-def test_six_decimals_is_the_csv_round_trip(values: list[float | None]) -> None:
-    back = _through_files(values, pl.Float64())
-    assert all(_same(six_decimals(v), b) for v, b in zip(values, back, strict=True))
-
-
 @pytest.mark.parametrize("dtype", [pl.Float64(), pl.Float32()])
-def test_both_paths_give_what_the_files_give(dtype: pl.DataType) -> None:
+def test_floats_are_what_the_files_give(dtype: pl.DataType) -> None:
     values: list[float | None] = [*AWKWARD, None, math.nan, math.inf, -math.inf, 1 / 3, -2 / 3]
     frames = {
         "t": pl.DataFrame(
             {"x": pl.Series(values, dtype=pl.Float64).cast(dtype), "n": range(len(values))}
         )
     }
-    in_python = _floats_as_written(frames)["t"]
-    through_csv = _floats_as_written(frames, python_floats=0)["t"]
+    found = _floats_as_written(frames)["t"]
+    assert found.schema == frames["t"].schema
+    assert found.get_column("n").to_list() == list(range(len(values)))
     files = _through_files(values, dtype)
-    for found in (in_python, through_csv):
-        assert found.schema == frames["t"].schema
-        assert found.get_column("n").to_list() == list(range(len(values)))
-        assert all(_same(a, b) for a, b in zip(found.get_column("x").to_list(), files, strict=True))
-
-
-def test_the_fixture_run_is_the_same_either_way(
-    london_run_dir_tables: dict[str, pl.DataFrame],
-) -> None:
-    in_python = _floats_as_written(london_run_dir_tables)
-    through_csv = _floats_as_written(london_run_dir_tables, python_floats=0)
-    assert in_python.keys() == through_csv.keys()
-    for name, frame in in_python.items():
-        assert frame.equals(through_csv[name], null_equal=True), name
+    assert all(_same(a, b) for a, b in zip(found.get_column("x").to_list(), files, strict=True))
 
 
 @pytest.fixture(scope="module")
-def london_run_dir_tables(tmp_path_factory: pytest.TempPathFactory) -> dict[str, pl.DataFrame]:
-    """The London fixture's tables as solved (before any CSV rounding)."""
-    run, _ = solve_to_directory(load_scenario(FIXTURE), tmp_path_factory.mktemp("run") / "run")
-    assert isinstance(run, RunResult)
-    floats = [c for frame in run.tables.values() for c, t in frame.schema.items() if t.is_float()]
-    assert floats  # the comparison means something only if there are floats to round
-    return dict(run.tables)
+def london_solved(tmp_path_factory: pytest.TempPathFactory) -> tuple[RunResult, RunResult]:
+    """The London fixture's run as solved, and as read back from its run directory."""
+    run, run_dir = solve_to_directory(load_scenario(FIXTURE), tmp_path_factory.mktemp("r") / "r")
+    return run, RunResult.read(run_dir)
+
+
+def test_conformed_is_conform(london_solved: tuple[RunResult, RunResult]) -> None:
+    solved, read_back = london_solved
+    for run in (solved, read_back):
+        for name, frame in run.tables.items():
+            if name in TABLE_SCHEMAS:
+                assert _conformed(name, frame).equals(conform(name, frame), null_equal=True), name
+
+
+def test_tables_out_of_order_are_put_in_order(london_solved: tuple[RunResult, RunResult]) -> None:
+    _, read_back = london_solved
+    shuffled = {
+        name: frame.reverse().select(reversed(frame.columns))
+        for name, frame in read_back.tables.items()
+    }
+    again = RunResult(read_back.scenario, shuffled, read_back.summary, read_back.timing)
+    expected, found = as_written(read_back).tables, as_written(again).tables
+    assert expected.keys() == found.keys()
+    for name, frame in expected.items():
+        assert found[name].equals(frame, null_equal=True), name
