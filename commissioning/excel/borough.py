@@ -23,6 +23,7 @@ from commissioning.excel.coverage import COVERAGE_NOTE
 from commissioning.excel.data_sheet import write_data_sheet
 from commissioning.excel.files import (
     add_sheet,
+    discard,
     new_workbook,
     no_garbage_collection,
     save_workbook,
@@ -89,7 +90,10 @@ def write_borough_workbook(run: RunResult, area_code: str, path: str | Path) -> 
         _write_run_details(add_sheet(wb, "Run details"), run)
         for ws in wb.worksheets:
             fit_sheet(ws)
-        return save_workbook(wb, path, stamp)
+        try:
+            return save_workbook(wb, path, stamp)
+        finally:
+            discard(wb)
 
 
 def _write_run_details(ws: Worksheet, run: RunResult) -> None:

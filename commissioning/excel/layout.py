@@ -23,10 +23,11 @@ from openpyxl.utils import absolute_coordinate, get_column_letter, quote_sheetna
 from openpyxl.workbook.defined_name import DefinedName
 from openpyxl.workbook.workbook import Workbook
 from openpyxl.worksheet.merge import MergedCellRange
-from openpyxl.worksheet.table import Table, TableStyleInfo
+from openpyxl.worksheet.table import TableStyleInfo
 from openpyxl.worksheet.worksheet import Worksheet
 
 from commissioning.excel import styles
+from commissioning.excel.element_xml import FastTable
 from commissioning.excel.files import TableSheet
 from commissioning.excel.safe_text import safe_text, workbook_name
 from commissioning.excel.table_xml import table_rows
@@ -318,7 +319,9 @@ class SheetWriter:
         return placement
 
     def _add_table(self, name: str, header_row: int, width: int, last_row: int) -> None:
-        table = Table(displayName=name, ref=f"A{header_row}:{get_column_letter(width)}{last_row}")
+        table = FastTable(
+            displayName=name, ref=f"A{header_row}:{get_column_letter(width)}{last_row}"
+        )
         table.tableStyleInfo = TableStyleInfo(name=styles.TABLE_STYLE, showRowStripes=True)
         # Named from the headings now: openpyxl would read the whole range back as cells.
         table._initialise_columns()
@@ -338,9 +341,19 @@ def merge_across(ws: Worksheet, row: int, last_column: int, first_column: int = 
     """Merge a row's cells from `first_column` (A) to the last column: `ws.merge_cells` without
     its border and protection copying, which was most of the Methodology sheet's time and
     changes nothing here (the first cell has no border, and the default protection is what
-    every cell has)."""
+    every cell has).
+
+    A range inside one merged already is left out, as `ws.merged_cells.add` leaves it out, but
+    found by comparing bounds: `add` makes a range object for every comparison, so a sheet's
+    merges cost time in the square of their number (2,500 range comparisons a London workbook)."""
     first = get_column_letter(first_column)
-    ws.merged_cells.add(MergedCellRange(ws, f"{first}{row}:{get_column_letter(last_column)}{row}"))
+    merged = MergedCellRange(ws, f"{first}{row}:{get_column_letter(last_column)}{row}")
+    ranges = ws.merged_cells.ranges
+    if not any(
+        r.min_row <= row <= r.max_row and r.min_col <= first_column and last_column <= r.max_col
+        for r in ranges
+    ):
+        ranges.add(merged)
     for column in range(first_column + 1, last_column + 1):
         ws._cells[row, column] = MergedCell(ws, row=row, column=column)
 

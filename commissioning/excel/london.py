@@ -23,6 +23,7 @@ from commissioning.excel.explain_sheets import (
 )
 from commissioning.excel.files import (
     add_sheet,
+    discard,
     new_workbook,
     no_garbage_collection,
     save_workbook,
@@ -93,4 +94,7 @@ def write_london_workbook(run: RunResult, path: str | Path) -> Path:
         ws = add_sheet(wb, "Methodology")
         write_methodology(ws, run)
         _fit(ws)
-        return save_workbook(wb, path, stamp)
+        try:
+            return save_workbook(wb, path, stamp)
+        finally:
+            discard(wb)

@@ -1,4 +1,5 @@
-"""One worksheet's XML: openpyxl writes the frame of the sheet, the rows are written here.
+"""One worksheet's XML: openpyxl decides what goes in the frame of the sheet, the rows and the
+frame's text are written here.
 
 openpyxl builds an ElementTree element for every cell and serialises it through et_xmlfile,
 about 40 µs a cell on this machine; the Summary and Methodology sheets alone have hundreds of
@@ -6,11 +7,14 @@ cells. Here a plain cell (text, number, formula, blank with a style) is one form
 with the bytes openpyxl's `etree_write_cell` writes for it; any other cell (a date, rich text,
 an array formula, a hyperlink) is still built by openpyxl and serialised by ElementTree. A
 sheet's long table (table_xml.TableRows) goes in among the rows where its row numbers put it.
+The frame's elements (widths, views, merged cells, print set-up) are openpyxl's, written as
+text by element_xml rather than through et_xmlfile.
 tests/test_excel_table_xml.py compares whole files written this way and by openpyxl alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 from io import BytesIO
 from typing import Any
@@ -24,21 +28,13 @@ from openpyxl.utils import get_column_letter
 from openpyxl.worksheet._writer import WorksheetWriter
 from openpyxl.worksheet.dimensions import SheetDimension
 from openpyxl.worksheet.worksheet import Worksheet
+from openpyxl.xml.constants import SHEET_MAIN_NS
 
 from commissioning.excel.cell_text import escape
+from commissioning.excel.element_xml import element_xml, escape_attribute
 from commissioning.excel.table_xml import TableRows
 
-_ROWS_HERE = "sheetRowsGoHere"  # an element openpyxl writes where the rows belong
 _PLAIN_VALUES = (str, int, float, Decimal)
-_ATTRIBUTE_ENTITIES = [
-    ("&", "&amp;"),
-    ("<", "&lt;"),
-    (">", "&gt;"),
-    ('"', "&quot;"),
-    ("\r", "&#13;"),
-    ("\n", "&#10;"),
-    ("\t", "&#09;"),
-]
 _TYPE = {"s": ' t="inlineStr"', "f": "", "n": ' t="n"', "b": ' t="b"', "e": ' t="e"'}
 
 
@@ -49,13 +45,6 @@ class _Collect:
 
     def write(self, element: Element) -> None:
         self.element = element
-
-
-def _escape_attribute(text: str) -> str:
-    """ElementTree's escaping of an attribute value (what openpyxl writes)."""
-    for char, entity in _ATTRIBUTE_ENTITIES:
-        text = text.replace(char, entity)
-    return text
 
 
 def cell_xml(cell: Cell) -> str:
@@ -85,9 +74,19 @@ class SheetXmlWriter(WorksheetWriter):
     """openpyxl's sheet writer, in memory, with the rows made by `cell_xml` and `TableRows`."""
 
     def __init__(self, ws: Worksheet, table: TableRows | None):
-        super().__init__(ws, out=BytesIO())
+        self.parts: list[bytes] = []  # the sheet's XML, piece by piece, in order
+        super().__init__(ws, out=BytesIO())  # never written: see get_stream
         self.table = table
-        self.rows_xml: list[bytes] = []
+
+    def get_stream(self) -> Iterator[None]:
+        # Takes the place of openpyxl's et_xmlfile writer: each element sent is kept as text.
+        try:
+            while True:
+                element = yield
+                if element is not None:
+                    self.parts.append(element_xml(element))
+        except GeneratorExit:
+            pass
 
     def write_dimensions(self) -> None:
         if self.table is None:
@@ -98,6 +97,13 @@ class SheetXmlWriter(WorksheetWriter):
         first, last = get_column_letter(min(columns)), get_column_letter(max(columns))
         self.xf.send(SheetDimension(f"{first}{min(rows)}:{last}{max(rows)}").to_tree())
         return None
+
+    def write_merged_cells(self) -> None:
+        # openpyxl makes a range object of each merged range again, to write its reference.
+        refs = [str(merged) for merged in self.ws.merged_cells]
+        if refs:
+            cells = "".join(f'<mergeCell ref="{ref}" />' for ref in refs)
+            self.parts.append(f'<mergeCells count="{len(refs)}">{cells}</mergeCells>'.encode())
 
     def rows(self) -> list[tuple[int, list[Any]]]:
         found = super().rows()
@@ -116,19 +122,20 @@ class SheetXmlWriter(WorksheetWriter):
     def write_rows(self) -> None:
         # Styles are numbered in the order cells are written, so rows are made in sheet order.
         table = self.table
+        self.parts.append(b"<sheetData>")
         for row_idx, cells in self.rows():
             if table is not None and row_idx > table.last_row:
-                self.rows_xml.append(table.xml(self.ws.parent))
+                self.parts.append(table.xml(self.ws.parent))
                 table = None
-            self.rows_xml.append(self._row(row_idx, cells).encode())
+            self.parts.append(self._row(row_idx, cells).encode())
         if table is not None:
-            self.rows_xml.append(table.xml(self.ws.parent))
-        self.xf.send(Element(_ROWS_HERE))
+            self.parts.append(table.xml(self.ws.parent))
+        self.parts.append(b"</sheetData>")
 
     def _row(self, row_idx: int, cells: list[Cell]) -> str:
         # A row's own attributes (a height) after its number, as openpyxl writes them.
         dimensions = "".join(
-            f' {key}="{_escape_attribute(value)}"'
+            f' {key}="{escape_attribute(value)}"'
             for key, value in self.ws.row_dimensions.get(row_idx, {})
         )
         parts = [f'<row r="{row_idx}"{dimensions}>']
@@ -142,8 +149,8 @@ class SheetXmlWriter(WorksheetWriter):
         return "".join(parts)
 
     def sheet_xml(self) -> bytes:
-        """The sheet's XML: openpyxl's, with the rows where it left its marker."""
-        head, marker, tail = bytes(self.read()).partition(f"<{_ROWS_HERE} />".encode())
-        if not marker:
-            raise ValueError(f"no place for the rows in {self.ws.title!r}")
-        return b"".join([head, b"<sheetData>", *self.rows_xml, b"</sheetData>", tail])
+        """The sheet's XML, as openpyxl's writer makes it."""
+        self.close()
+        return b"".join(
+            [f'<worksheet xmlns="{SHEET_MAIN_NS}">'.encode(), *self.parts, b"</worksheet>"]
+        )
