@@ -37,6 +37,7 @@ from commissioning.store.interface import (
     new_secret,
     same_hash,
 )
+from commissioning.store.postgres_files import PostgresRunFiles
 from commissioning.store.postgres_lifecycle import PostgresLifecycle
 from commissioning.store.postgres_schema import migrate
 from commissioning.store.postgres_steps import PostgresSteps
@@ -69,7 +70,7 @@ def default_data_dir() -> Path:
     return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
 
 
-class PostgresStore(PostgresLifecycle, PostgresSteps):
+class PostgresStore(PostgresLifecycle, PostgresSteps, PostgresRunFiles):
     """Store in a PostgreSQL database. Picklable: a copy carries the URL and data folder."""
 
     def __init__(self, url: str, data_dir: str | Path | None = None):
@@ -344,18 +345,6 @@ class PostgresStore(PostgresLifecycle, PostgresSteps):
                 self._keep_files(conn, run_id)
         return True
 
-    def _keep_files(self, conn: Any, run_id: str) -> None:
-        """Copy the run's folder (written whole before this call) into run_files."""
-        folder = self.run_dir(run_id)
-        if not folder.is_dir():
-            raise FileNotFoundError(f"run {run_id} has no folder {folder} to keep")
-        files = sorted(p for p in folder.rglob("*") if p.is_file())
-        with conn.cursor() as cur:
-            cur.executemany(
-                "INSERT INTO run_files (run_id, name, content) VALUES (%s, %s, %s)",
-                [(run_id, p.relative_to(folder).as_posix(), p.read_bytes()) for p in files],
-            )
-
     def publish_run(self, run_id: str, published_by: str | None) -> RunRecord | None:
         with self._write() as conn:
             conn.execute(
@@ -384,31 +373,6 @@ class PostgresStore(PostgresLifecycle, PostgresSteps):
 
     def count_unfinished(self) -> int:
         return self._count("SELECT COUNT(*) FROM runs WHERE status = ANY(%s)", (list(UNFINISHED),))
-
-    def run_dir(self, run_id: str) -> Path:
-        return self.runs_dir / run_id
-
-    def finished_run_dir(self, run_id: str) -> Path:
-        """The succeeded run's folder in this machine's data folder, fetched once if missing."""
-        folder = self.run_dir(run_id)
-        if folder.is_dir():
-            return folder
-        staging = folder.with_name(f".{run_id}.fetch-{os.getpid()}-{threading.get_ident()}")
-        shutil.rmtree(staging, ignore_errors=True)
-        rows = self._all(
-            "SELECT name, content FROM run_files WHERE run_id = %s ORDER BY name", (run_id,)
-        )
-        if not rows:
-            return folder  # not stored (yet): readers then find no file, as with SQLite
-        for row in rows:
-            path = staging / row["name"]
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(row["content"])
-        try:
-            staging.rename(folder)
-        except OSError:  # another thread or process fetched it first: theirs is the same
-            shutil.rmtree(staging, ignore_errors=True)
-        return folder
 
     def recover(self) -> int:
         """Make the tables if missing and tidy this machine's leftovers. Unlike SQLite, fails
