@@ -12,6 +12,7 @@ import pytest
 from commissioning.queue import jobs
 from commissioning.queue.steps import EXIT_TIME_LIMIT
 from commissioning.scenario_io import load_scenario, scenario_json
+from commissioning.store.pg_cluster import free_port
 from commissioning.store.postgres import PostgresStore
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,3 +79,31 @@ def test_a_job_past_the_time_limit_fails_its_run_and_ends_the_worker(
     assert failed.reason is not None and failed.reason.startswith("time_limit:")
     assert "within the run time limit of 0.05 s" in failed.reason
     store.close()
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["worker"],
+        ["keys", "create", "--role", "finance"],
+        ["serve", "--web-workers", "1"],
+        ["serve", "--web-workers", "2"],
+    ],
+)
+def test_an_unreachable_database_is_one_plain_error_without_the_password(
+    command: list[str],
+) -> None:
+    url = f"postgresql://commissioning:hunter2@127.0.0.1:{free_port()}/nowhere"
+    done = subprocess.run(
+        [sys.executable, "-m", "commissioning", *command, "--store", url],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=120,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "error: cannot open the PostgreSQL store at postgresql://commissioning:***@" in (
+        done.stderr
+    )
+    assert "hunter2" not in done.stderr + done.stdout and "Traceback" not in done.stderr

@@ -153,6 +153,10 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     if web_workers == 1:
+        if settings.store_url:  # unreachable or wrong: one plain error now, not a failed start-up
+            from commissioning.store import open_store
+
+            open_store(settings.store_url).close()
         uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level=args.log_level)
         return 0
     # Several web processes share one store and one set of solver slots (web_workers.py):

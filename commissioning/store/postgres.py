@@ -65,6 +65,10 @@ def redacted(url: str) -> str:
     return parts._replace(netloc=netloc).geturl()
 
 
+class StoreUnavailable(OSError):
+    """The database cannot be reached or opened (an OSError: the CLI and /ready report it)."""
+
+
 def default_data_dir() -> Path:
     """$COMMISSIONING_DATA_DIR, else commissioning-data in the current directory."""
     return Path(os.environ.get(DATA_DIR_ENV) or DEFAULT_DATA_DIR)
@@ -136,8 +140,14 @@ class PostgresStore(PostgresLifecycle, PostgresSteps, PostgresRunFiles):
         self.runs_dir.mkdir(parents=True, exist_ok=True)
         import psycopg
 
-        with psycopg.connect(self.url, autocommit=True) as conn:
-            migrate(conn)
+        try:
+            with psycopg.connect(self.url, connect_timeout=10, autocommit=True) as conn:
+                migrate(conn)
+        except psycopg.OperationalError as exc:  # unreachable, refused, bad password, no database
+            reason = str(exc).strip().splitlines()[-1] if str(exc).strip() else type(exc).__name__
+            raise StoreUnavailable(
+                f"cannot open the PostgreSQL store at {redacted(self.url)}: {reason}"
+            ) from None
 
     # -- keys ------------------------------------------------------------------------------
 
