@@ -63,6 +63,25 @@ class Deployment:
             cwd=ROOT,
         )
 
+    def start_sweep(self, client: httpx.Client, scenario_id: str, sweep: dict[str, Any]) -> str:
+        """POST a sweep of the scenario; its run id."""
+        started = client.post(
+            "/api/v1/analyses",
+            json={"kind": "sweep", "scenario_id": scenario_id, "sweep": sweep},
+            headers=self.headers,
+        )
+        assert started.status_code == 202, started.text
+        return str(started.json()["id"])
+
+    def sweep_rows(self, client: httpx.Client, run_id: str) -> str:
+        """The sweep table of a run, as CSV text."""
+        table = client.get(
+            f"/api/v1/analyses/{run_id}/tables/sweep",
+            headers={**self.headers, "Accept": "text/csv"},
+        )
+        assert table.status_code == 200, table.text
+        return table.text
+
     def store(self) -> PostgresStore:
         return PostgresStore(self.url, self.folder / "reader")
 
@@ -166,18 +185,10 @@ def test_a_20_step_sweep_solves_every_step_exactly_once_on_both_workers(
     deployment: Deployment, scenario_id: str, tmp_path: Path
 ) -> None:
     with httpx.Client(base_url=deployment.base, timeout=30) as client:
-        started = client.post(
-            "/api/v1/analyses",
-            json={"kind": "sweep", "scenario_id": scenario_id, "sweep": SWEEP_20},
-            headers=deployment.headers,
-        )
-        assert started.status_code == 202, started.text
-        run = deployment.wait(client, f"/api/v1/analyses/{started.json()['id']}")
+        run_id = deployment.start_sweep(client, scenario_id, SWEEP_20)
+        run = deployment.wait(client, f"/api/v1/analyses/{run_id}")
         assert run["status"] == "succeeded", run
-        table = client.get(
-            f"/api/v1/analyses/{run['id']}/tables/sweep",
-            headers={**deployment.headers, "Accept": "text/csv"},
-        )
+        table = deployment.sweep_rows(client, run_id)
     store = deployment.store()
     try:
         assert store.step_attempts(run["id"]) == {step: 1 for step in range(20)}
@@ -192,7 +203,7 @@ def test_a_20_step_sweep_solves_every_step_exactly_once_on_both_workers(
         store.close()
     assert solvers == {"worker-a", "worker-b"}
     # The same steps as the in-process sweep of the same scenario, figure for figure.
-    queued_rows = list(csv.DictReader(io.StringIO(table.text)))
+    queued_rows = list(csv.DictReader(io.StringIO(table)))
     assert len(queued_rows) == 20
     subprocess.run(
         [sys.executable, "-m", "commissioning", "sweep", str(LONDON), "--vary",
@@ -211,22 +222,13 @@ def test_a_worker_killed_mid_step_loses_nothing(deployment: Deployment, scenario
     store = deployment.store()
     try:
         with httpx.Client(base_url=deployment.base, timeout=30) as client:
-            started = client.post(
-                "/api/v1/analyses",
-                json={"kind": "sweep", "scenario_id": scenario_id, "sweep": sweep},
-                headers=deployment.headers,
-            )
-            assert started.status_code == 202, started.text
-            run_id = started.json()["id"]
+            run_id = deployment.start_sweep(client, scenario_id, sweep)
             victim, step = _a_worker_solving_a_step(deployment, store, run_id)
             os.kill(deployment.workers[victim].pid, signal.SIGKILL)
             deployment.workers[victim].wait()
             run = deployment.wait(client, f"/api/v1/analyses/{run_id}")
             assert run["status"] == "succeeded", run
-            rows = client.get(
-                f"/api/v1/analyses/{run_id}/tables/sweep",
-                headers={**deployment.headers, "Accept": "text/csv"},
-            ).text.splitlines()
+            rows = deployment.sweep_rows(client, run_id).splitlines()
         assert len(rows) == 1 + 8
         attempts = store.step_attempts(run_id)
         assert attempts == {i: 2 if i == step else 1 for i in range(8)}
@@ -278,12 +280,7 @@ def test_a_cancelled_sweep_stops_taking_steps_and_writes_nothing(
     store = deployment.store()
     try:
         with httpx.Client(base_url=deployment.base, timeout=30) as client:
-            started = client.post(
-                "/api/v1/analyses",
-                json={"kind": "sweep", "scenario_id": scenario_id, "sweep": sweep},
-                headers=deployment.headers,
-            )
-            run_id = started.json()["id"]
+            run_id = deployment.start_sweep(client, scenario_id, sweep)
             _a_worker_solving_a_step(deployment, store, run_id)
             cancelled = client.post(
                 f"/api/v1/runs/{run_id}/cancel",

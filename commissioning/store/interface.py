@@ -36,6 +36,17 @@ def new_secret() -> str:
     return KEY_PREFIX + secrets.token_urlsafe(32)
 
 
+def check_key_scope(role: str, area_code: str | None) -> None:
+    """A key's role must be known, and only a borough lead's key names an area (each store
+    checks before storing: its table's CHECK would say it less plainly)."""
+    from commissioning.store.roles import ROLES
+
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
+    if (role == "borough_lead") != (area_code is not None):
+        raise ValueError("a borough_lead key needs an area code, and only a borough_lead key")
+
+
 def hash_secret(secret: str) -> str:
     """SHA-256 of the key.
 

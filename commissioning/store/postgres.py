@@ -33,6 +33,7 @@ from commissioning.store.interface import (
     RunRecord,
     RunStatus,
     StoredScenario,
+    check_key_scope,
     hash_secret,
     new_secret,
     same_hash,
@@ -41,7 +42,6 @@ from commissioning.store.postgres_files import PostgresRunFiles
 from commissioning.store.postgres_lifecycle import PostgresLifecycle
 from commissioning.store.postgres_schema import migrate
 from commissioning.store.postgres_steps import PostgresSteps
-from commissioning.store.roles import ROLES
 from commissioning.store.sqlite_rows import (
     RUN_COLUMNS,
     key_from_row,
@@ -158,10 +158,7 @@ class PostgresStore(PostgresLifecycle, PostgresSteps, PostgresRunFiles):
         label: str = "",
         expires_at: str | None = None,
     ) -> tuple[ApiKey, str]:
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-        if (role == "borough_lead") != (area_code is not None):
-            raise ValueError("a borough_lead key needs an area code, and only a borough_lead key")
+        check_key_scope(role, area_code)
         secret = new_secret()
         key = ApiKey(
             id="key_" + new_id()[:12],

@@ -36,11 +36,11 @@ from commissioning.store.interface import (
     RunRecord,
     RunStatus,
     StoredScenario,
+    check_key_scope,
     hash_secret,
     new_secret,
     same_hash,
 )
-from commissioning.store.roles import ROLES
 from commissioning.store.sqlite_lifecycle import SqliteLifecycle
 from commissioning.store.sqlite_rows import (
     RUN_COLUMNS,
@@ -166,10 +166,7 @@ class SqliteStore(SqliteLifecycle, SqliteSessions):
         label: str = "",
         expires_at: str | None = None,
     ) -> tuple[ApiKey, str]:
-        if role not in ROLES:
-            raise ValueError(f"unknown role {role!r}; choose one of {', '.join(ROLES)}")
-        if (role == "borough_lead") != (area_code is not None):
-            raise ValueError("a borough_lead key needs an area code, and only a borough_lead key")
+        check_key_scope(role, area_code)
         secret = new_secret()
         key = ApiKey(
             id="key_" + new_id()[:12],
