@@ -20,22 +20,5 @@ if [ -z "$(fc-list Carlito 2>/dev/null)" ]; then
 fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "ensure_libreoffice: cannot install ${missing[*]}: no apt-get on this machine" >&2
-    exit 0
-fi
-as_root=()
-if [ "$(id -u)" -ne 0 ]; then
-    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then
-        as_root=(sudo -n)
-    else
-        echo "ensure_libreoffice: cannot install ${missing[*]}: not root and no sudo" >&2
-        exit 0
-    fi
-fi
-echo "ensure_libreoffice: installing ${missing[*]}" >&2
-if ! "${as_root[@]}" apt-get update -qq >&2 \
-    || ! DEBIAN_FRONTEND=noninteractive "${as_root[@]}" apt-get install -y -qq "${missing[@]}" >&2; then
-    echo "ensure_libreoffice: apt-get could not install ${missing[*]}" >&2
-fi
-exit 0
+source "$(dirname "$0")/_apt_install.sh"
+install_missing ensure_libreoffice "${missing[@]}"

@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from commissioning.store import ApiKey, Store
 from commissioning.store.interface import hash_secret
-from commissioning.store.sqlite_rows import now
+from commissioning.store.rows import now
 
 DEFAULT_TTL_SECONDS = 5.0
 DEFAULT_MAX_KEYS = 1024

@@ -81,7 +81,7 @@ async def _janitor_connection(store: PostgresStore) -> Any:
 
 def _orphans(store: PostgresStore) -> list[str]:
     """Queued runs older than ORPHAN_SECONDS with no job of the queue's to run them."""
-    from commissioning.store.sqlite_rows import now
+    from commissioning.store.rows import now
 
     with store._read() as conn:
         rows = conn.execute(

@@ -129,6 +129,11 @@ class AuditEntry:
     reason: str | None
 
 
+# A claimed Idempotency-Key whose request never finished (the server stopped mid-request) is
+# given up after this long, so a retry is not refused for the whole retention period.
+ABANDONED_CLAIM = timedelta(minutes=10)
+
+
 @dataclass(frozen=True)
 class StoredResponse:
     """The answer first given to a POST with an Idempotency-Key (status None: still running)."""

@@ -42,13 +42,14 @@ from commissioning.store.postgres_files import PostgresRunFiles
 from commissioning.store.postgres_lifecycle import PostgresLifecycle
 from commissioning.store.postgres_schema import migrate
 from commissioning.store.postgres_steps import PostgresSteps
-from commissioning.store.sqlite_rows import (
+from commissioning.store.rows import (
     RUN_COLUMNS,
     key_from_row,
     new_id,
     now,
     run_from_row,
     scenario_from_row,
+    select_run,
 )
 
 POOL_SIZE = 8
@@ -245,11 +246,11 @@ class PostgresStore(PostgresLifecycle, PostgresSteps, PostgresRunFiles):
                 "settings) VALUES (%s, %s, 'queued', %s, %s, %s, %s)",
                 (run_id, scenario_id, now(), created_by, kind, text),
             )
-            return run_from_row(_select_run(conn, run_id))
+            return run_from_row(select_run(conn, run_id, "%s"))
 
     def get_run(self, run_id: str) -> RunRecord | None:
         with self._read() as conn:
-            row = _select_run(conn, run_id)
+            row = select_run(conn, run_id, "%s")
         return run_from_row(row) if row else None
 
     def list_runs(
@@ -359,7 +360,7 @@ class PostgresStore(PostgresLifecycle, PostgresSteps, PostgresRunFiles):
                 "WHERE id = %s AND status = 'succeeded' AND published_at IS NULL",
                 (now(), published_by, run_id),
             )
-            row = _select_run(conn, run_id)
+            row = select_run(conn, run_id, "%s")
         if row is None or row[3] != "succeeded":
             return None
         return run_from_row(row)
@@ -411,14 +412,6 @@ class PostgresStore(PostgresLifecycle, PostgresSteps, PostgresRunFiles):
     def _changed(self, sql: str, params: Any) -> bool:
         with self._write() as conn:
             return bool(conn.execute(sql, params).rowcount == 1)
-
-
-def _select_run(conn: Any, run_id: str) -> Any:
-    return conn.execute(
-        f"SELECT {RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
-        "WHERE runs.id = %s",
-        (run_id,),
-    ).fetchone()
 
 
 def _run_filters(published_only: bool, scenario_id: str | None) -> tuple[str, list[str]]:

@@ -10,11 +10,12 @@ from __future__ import annotations
 import secrets
 import shutil
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from commissioning.store.interface import (
+    ABANDONED_CLAIM,
     CANCELLED,
     UNFINISHED,
     ApiKey,
@@ -23,23 +24,16 @@ from commissioning.store.interface import (
     StoredResponse,
     StoredScenario,
 )
-from commissioning.store.sqlite_lifecycle import ABANDONED_CLAIM
-from commissioning.store.sqlite_rows import (
-    RUN_COLUMNS,
+from commissioning.store.rows import (
+    ago,
+    audit_from_row,
     key_from_row,
     now,
+    response_from_row,
     run_from_row,
     scenario_from_row,
-    utc_text,
+    select_run,
 )
-
-
-def _ago(delta: timedelta) -> str:
-    return utc_text(datetime.now(UTC) - delta)
-
-
-def _audit(row: dict[str, Any]) -> AuditEntry:
-    return AuditEntry(**row)
 
 
 class PostgresLifecycle:
@@ -81,11 +75,7 @@ class PostgresLifecycle:
             )
             if cur.rowcount != 1:
                 return None
-            row = conn.execute(
-                f"SELECT {RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = "
-                "runs.scenario_id WHERE runs.id = %s",
-                (run_id,),
-            ).fetchone()
+            row = select_run(conn, run_id, "%s")
         return run_from_row(row)
 
     def unpublish_run(self, run_id: str) -> bool:
@@ -157,13 +147,13 @@ class PostgresLifecycle:
                 "COALESCE((SELECT label FROM api_keys WHERE id = %s), ''), %s, %s) RETURNING *",
                 (now(), action, target_kind, target_id, key_id, key_id, role, reason),
             ).fetchone()
-        return _audit(row)
+        return audit_from_row(row)
 
     def list_audit(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         rows = self._all(
             "SELECT * FROM audit_log ORDER BY id DESC LIMIT %s OFFSET %s", (limit, offset)
         )
-        return [_audit(r) for r in rows]
+        return [audit_from_row(r) for r in rows]
 
     def count_audit(self) -> int:
         return self._count("SELECT COUNT(*) FROM audit_log")
@@ -179,7 +169,7 @@ class PostgresLifecycle:
             cur.execute(
                 "DELETE FROM idempotency_keys WHERE created_at < %s "
                 "OR (status IS NULL AND created_at < %s)",
-                (_ago(timedelta(seconds=max_age_seconds)), _ago(ABANDONED_CLAIM)),
+                (ago(timedelta(seconds=max_age_seconds)), ago(ABANDONED_CLAIM)),
             )
             claimed = cur.execute(
                 "INSERT INTO idempotency_keys (key_id, idempotency_key, fingerprint, "
@@ -192,14 +182,7 @@ class PostgresLifecycle:
                 "SELECT * FROM idempotency_keys WHERE key_id = %s AND idempotency_key = %s",
                 (key_id, idempotency_key),
             ).fetchone()
-        return StoredResponse(
-            fingerprint=row["fingerprint"],
-            status=row["status"],
-            content_type=row["content_type"],
-            location=row["location"],
-            body=bytes(row["body"]) if row["body"] is not None else None,
-            created_at=row["created_at"],
-        )
+        return response_from_row(row)
 
     def keep_response(
         self,
@@ -229,7 +212,7 @@ class PostgresLifecycle:
 
     def end_session(self, session_id: str, key_id: str, remember_for: timedelta) -> None:
         with self._write() as conn:
-            conn.execute("DELETE FROM ended_sessions WHERE ended_at < %s", (_ago(remember_for),))
+            conn.execute("DELETE FROM ended_sessions WHERE ended_at < %s", (ago(remember_for),))
             conn.execute(
                 "INSERT INTO ended_sessions (session_id, key_id, ended_at) VALUES (%s, %s, %s) "
                 "ON CONFLICT DO NOTHING",

@@ -14,7 +14,7 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import TYPE_CHECKING, Any
 
-from commissioning.store.sqlite_rows import now
+from commissioning.store.rows import now
 
 
 class PostgresSteps:

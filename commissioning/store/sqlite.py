@@ -41,8 +41,7 @@ from commissioning.store.interface import (
     new_secret,
     same_hash,
 )
-from commissioning.store.sqlite_lifecycle import SqliteLifecycle
-from commissioning.store.sqlite_rows import (
+from commissioning.store.rows import (
     RUN_COLUMNS,
     key_from_row,
     new_id,
@@ -51,6 +50,7 @@ from commissioning.store.sqlite_rows import (
     scenario_from_row,
     select_run,
 )
+from commissioning.store.sqlite_lifecycle import SqliteLifecycle
 from commissioning.store.sqlite_schema import SCHEMA_VERSION, connect, create_or_upgrade
 from commissioning.store.sqlite_sessions import SqliteSessions
 

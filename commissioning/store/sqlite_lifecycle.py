@@ -10,11 +10,12 @@ from __future__ import annotations
 import shutil
 import sqlite3
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from commissioning.store.interface import (
+    ABANDONED_CLAIM,
     CANCELLED,
     UNFINISHED,
     ApiKey,
@@ -23,36 +24,16 @@ from commissioning.store.interface import (
     StoredResponse,
     StoredScenario,
 )
-from commissioning.store.sqlite_rows import (
+from commissioning.store.rows import (
+    ago,
+    audit_from_row,
     key_from_row,
     now,
+    response_from_row,
     run_from_row,
     scenario_from_row,
     select_run,
-    utc_text,
 )
-
-# A claimed Idempotency-Key whose request never finished (the server stopped mid-request) is
-# given up after this long, so a retry is not refused for the whole retention period.
-ABANDONED_CLAIM = timedelta(minutes=10)
-
-
-def _ago(delta: timedelta) -> str:
-    return utc_text(datetime.now(UTC) - delta)
-
-
-def _audit_from_row(row: sqlite3.Row) -> AuditEntry:
-    return AuditEntry(
-        id=row["id"],
-        at=row["at"],
-        action=row["action"],
-        target_kind=row["target_kind"],
-        target_id=row["target_id"],
-        key_id=row["key_id"],
-        key_name=row["key_name"],
-        role=row["role"],
-        reason=row["reason"],
-    )
 
 
 class SqliteLifecycle:
@@ -165,14 +146,14 @@ class SqliteLifecycle:
                 (now(), action, target_kind, target_id, key_id, key_id, role, reason),
             )
             row = conn.execute("SELECT * FROM audit_log WHERE id = ?", (cur.lastrowid,)).fetchone()
-        return _audit_from_row(row)
+        return audit_from_row(row)
 
     def list_audit(self, limit: int = 100, offset: int = 0) -> list[AuditEntry]:
         with self._read() as conn:
             rows = conn.execute(
                 "SELECT * FROM audit_log ORDER BY id DESC LIMIT ? OFFSET ?", (limit, offset)
             ).fetchall()
-        return [_audit_from_row(r) for r in rows]
+        return [audit_from_row(r) for r in rows]
 
     def count_audit(self) -> int:
         with self._read() as conn:
@@ -188,7 +169,7 @@ class SqliteLifecycle:
             conn.execute(
                 "DELETE FROM idempotency_keys WHERE created_at < ? "
                 "OR (status IS NULL AND created_at < ?)",
-                (_ago(timedelta(seconds=max_age_seconds)), _ago(ABANDONED_CLAIM)),
+                (ago(timedelta(seconds=max_age_seconds)), ago(ABANDONED_CLAIM)),
             )
             row = conn.execute(
                 "SELECT * FROM idempotency_keys WHERE key_id = ? AND idempotency_key = ?",
@@ -201,14 +182,7 @@ class SqliteLifecycle:
                     (key_id, idempotency_key, fingerprint, now()),
                 )
                 return None
-        return StoredResponse(
-            fingerprint=row["fingerprint"],
-            status=row["status"],
-            content_type=row["content_type"],
-            location=row["location"],
-            body=row["body"],
-            created_at=row["created_at"],
-        )
+        return response_from_row(row)
 
     def keep_response(
         self,

@@ -16,11 +16,11 @@ import secrets
 import sqlite3
 import time
 from contextlib import AbstractContextManager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from commissioning.store.sqlite_rows import now, utc_text
+from commissioning.store.rows import ago, now
 
 
 class SqliteSessions:
@@ -36,7 +36,7 @@ class SqliteSessions:
     def end_session(self, session_id: str, key_id: str, remember_for: timedelta) -> None:
         """Record a session as signed out (idempotent), and forget the sessions signed out
         longer ago than `remember_for` (the longest a session lives: they have expired)."""
-        cut_off = utc_text(datetime.now(UTC) - remember_for)
+        cut_off = ago(remember_for)
         with self._write() as conn:
             conn.execute("DELETE FROM ended_sessions WHERE ended_at < ?", (cut_off,))
             conn.execute(

@@ -29,7 +29,7 @@ from litestar.datastructures import Cookie
 
 from commissioning.api.services.access import Principal
 from commissioning.store import Store
-from commissioning.store.sqlite_rows import now
+from commissioning.store.rows import now
 
 SESSION_COOKIE = "cm_session"
 SIGN_IN_COOKIE = "cm_sign_in"  # the nonce of the sign-in form's token, before a session exists

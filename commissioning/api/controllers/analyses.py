@@ -49,8 +49,9 @@ AnalysisFile = Annotated[
 def _table_columns(store: Store, run: RunRecord) -> dict[str, list[str]]:
     """The header of each table the analysis wrote (to say which tables a filter fits)."""
     found: dict[str, list[str]] = {}
+    folder = store.finished_run_dir(run.id)
     for name, filename in analyses.TABLES.get(run.kind, {}).items():
-        path = store.finished_run_dir(run.id) / filename
+        path = folder / filename
         if path.is_file():
             with path.open(encoding="utf-8") as text:
                 found[name] = text.readline().strip().split(",")

@@ -16,7 +16,7 @@ from commissioning.api.services.access import (
 )
 from commissioning.store import ApiKey, Store
 from commissioning.store.interface import Role
-from commissioning.store.sqlite_rows import utc_text
+from commissioning.store.rows import utc_text
 
 MANAGED_ROLES: tuple[Role, ...] = ("finance", "borough_lead")
 

@@ -1,15 +1,27 @@
-"""Rows of the SQLite store as records, and the values new rows are given (ids, timestamps)."""
+"""Rows of either store as records, and the values new rows are given (ids, timestamps).
+
+Both stores have the same tables and columns, and read rows by column name (sqlite3.Row, or
+psycopg's dict rows) or, for runs, by position in RUN_COLUMNS; only the placeholder of a
+query differs (`?` in SQLite, `%s` in PostgreSQL).
+"""
 
 from __future__ import annotations
 
 import json
-import sqlite3
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import lru_cache
-from typing import Any, cast
+from typing import Any
 
-from commissioning.store.interface import ApiKey, RunRecord, StoredScenario
+from commissioning.store.interface import (
+    ApiKey,
+    AuditEntry,
+    RunRecord,
+    StoredResponse,
+    StoredScenario,
+)
+
+Row = Any  # a sqlite3.Row or a psycopg dict row: columns read by name
 
 RUN_COLUMNS = (
     "runs.id, runs.scenario_id, scenarios.name, runs.status, runs.reason, runs.created_at, "
@@ -29,22 +41,25 @@ def now() -> str:
     return utc_text(datetime.now(UTC))
 
 
+def ago(delta: timedelta) -> str:
+    """The time `delta` before now, in the store's format (for cut-offs)."""
+    return utc_text(datetime.now(UTC) - delta)
+
+
 def new_id() -> str:
     return uuid.uuid4().hex
 
 
-def select_run(conn: sqlite3.Connection, run_id: str) -> sqlite3.Row | None:
-    return cast(
-        "sqlite3.Row | None",
-        conn.execute(
-            f"SELECT {RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
-            "WHERE runs.id = ?",
-            (run_id,),
-        ).fetchone(),
-    )
+def select_run(conn: Any, run_id: str, mark: str = "?") -> Any:
+    """The run's row (RUN_COLUMNS), or None; `mark` is the driver's placeholder."""
+    return conn.execute(
+        f"SELECT {RUN_COLUMNS} FROM runs JOIN scenarios ON scenarios.id = runs.scenario_id "
+        f"WHERE runs.id = {mark}",
+        (run_id,),
+    ).fetchone()
 
 
-def key_from_row(row: sqlite3.Row) -> ApiKey:
+def key_from_row(row: Row) -> ApiKey:
     return ApiKey(
         id=row["id"],
         role=row["role"],
@@ -56,7 +71,7 @@ def key_from_row(row: sqlite3.Row) -> ApiKey:
     )
 
 
-def scenario_from_row(row: sqlite3.Row) -> StoredScenario:
+def scenario_from_row(row: Row) -> StoredScenario:
     return StoredScenario(
         id=row["id"],
         name=row["name"],
@@ -76,7 +91,7 @@ def _summary(text: str) -> dict[str, Any]:
     return parsed
 
 
-def run_from_row(row: sqlite3.Row | None) -> RunRecord:
+def run_from_row(row: Row) -> RunRecord:
     assert row is not None
     return RunRecord(
         id=row[0],
@@ -96,4 +111,29 @@ def run_from_row(row: sqlite3.Row | None) -> RunRecord:
         progress_done=row[14],
         progress_total=row[15],
         progress_stage=row[16],
+    )
+
+
+def audit_from_row(row: Row) -> AuditEntry:
+    return AuditEntry(
+        id=row["id"],
+        at=row["at"],
+        action=row["action"],
+        target_kind=row["target_kind"],
+        target_id=row["target_id"],
+        key_id=row["key_id"],
+        key_name=row["key_name"],
+        role=row["role"],
+        reason=row["reason"],
+    )
+
+
+def response_from_row(row: Row) -> StoredResponse:
+    return StoredResponse(
+        fingerprint=row["fingerprint"],
+        status=row["status"],
+        content_type=row["content_type"],
+        location=row["location"],
+        body=bytes(row["body"]) if row["body"] is not None else None,  # memoryview in psycopg
+        created_at=row["created_at"],
     )
