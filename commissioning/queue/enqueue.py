@@ -61,10 +61,6 @@ class DistributedRunQueue:
         return self._counts["workers"]
 
     @property
-    def worker_pids(self) -> dict[str, int]:
-        return {}  # the processes are the workers', possibly on other machines
-
-    @property
     def busy_workers(self) -> int:
         return self._counts["running"]
 
@@ -74,9 +70,6 @@ class DistributedRunQueue:
             self._opened_app = True
         self._open = True
         await self.release_finished()
-
-    def open(self) -> None:  # the in-process queue's name; the app opens in open_async
-        self._open = True
 
     async def start(
         self,
